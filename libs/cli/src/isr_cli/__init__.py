@@ -1,0 +1,1 @@
+"""The isr command: every service, isr up, check-config, parse, watch, sim."""

@@ -1,0 +1,1 @@
+"""Factorio ISR shared contracts, configuration and runtime."""

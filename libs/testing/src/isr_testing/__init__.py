@@ -1,0 +1,1 @@
+"""Test fixtures for Factorio ISR: nats-server, Postgres, fake Discord."""

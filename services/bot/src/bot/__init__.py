@@ -1,0 +1,1 @@
+"""Discord bot (hikari): event relay and slash commands."""

@@ -1,0 +1,1 @@
+"""Turns raw console-log lines into typed events."""

@@ -1,0 +1,1 @@
+"""Writes history to Postgres and answers history queries."""

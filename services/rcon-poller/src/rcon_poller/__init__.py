@@ -1,0 +1,1 @@
+"""Owns RCON connections: metrics, alerts, allow-listed commands."""

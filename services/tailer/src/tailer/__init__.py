@@ -1,0 +1,1 @@
+"""Tails a Factorio console log and publishes raw line batches."""
