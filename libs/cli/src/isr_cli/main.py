@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
-#: subcommand -> (module, help). Each module defines `add_arguments(parser)` and `main(args) -> int`.
+#: subcommand -> (module, help). Each module defines add_arguments(parser, name) and main(args).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "up": ("isr_cli.commands.up", "run every service in one terminal (embedded NATS/Postgres)"),
     "tailer": ("isr_cli.commands.services", "run the log tailer for one server"),

@@ -17,8 +17,12 @@ from typing import Any
 REDACTED = "***"
 """What a redacted value is rendered as."""
 
-_SECRET_KEY = re.compile(r"(pass(word)?|secret|token|authori[sz]ation|api[_-]?key|dsn)", re.I)
-_URL_PASSWORD = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@\s]+)@", re.I)
+_SECRET_KEY = re.compile(
+    r"(pass(word)?|secret|token|authori[sz]ation|api[_-]?key|dsn)", re.IGNORECASE
+)
+_URL_PASSWORD = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@\s]+)@", re.IGNORECASE
+)
 _MIN_SECRET_LEN = 4  # shorter values would redact ordinary words
 
 _lock = threading.Lock()

@@ -1,0 +1,82 @@
+"""Live view of the events stream (the shell behind ``isr watch``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TextIO
+
+from common.contracts import Alert, GameEvent, decode_events_payload
+from common.errors import InvalidMessage
+from common.runtime import connect_nats, install_stop_signals
+from common.settings import NatsSettings, PipelineSettings
+from common.topology import Topology
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+_COLOURS = {"join": "32", "leave": "33", "chat": "36", "alert": "31", "kick": "35", "ban": "35"}
+
+
+def format_event(item: GameEvent | Alert, *, colour: bool) -> str:
+    """One human line for an event or alert (pure)."""
+    if isinstance(item, Alert):
+        stamp = item.raised_at.strftime("%H:%M:%S")
+        text = f"{stamp} {item.server:<12} {'alert':<8} {item.summary}"
+        kind = "alert"
+    else:
+        stamp = (item.ts or item.observed_at).strftime("%H:%M:%S")
+        who = item.player or ""
+        what = f"{who}: {item.message}" if item.message is not None else who
+        text = f"{stamp} {item.server:<12} {item.type:<8} {what}"
+        kind = item.type
+    code = _COLOURS.get(kind)
+    return f"\033[{code}m{text}\033[0m" if colour and code else text
+
+
+async def watch(*, server: str, replay: bool, as_json: bool, out: TextIO) -> None:
+    """Print every event of ``server`` (or all) until SIGINT/SIGTERM."""
+    nats_settings = NatsSettings()
+    topo = Topology(PipelineSettings().prefix)
+    nc = await connect_nats(nats_settings, name="isr-watch")
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    js = nc.jetstream()
+    colour = out.isatty()
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def on_msg(msg: object) -> None:
+        await queue.put(msg.data)  # type: ignore[attr-defined]
+
+    sub = None
+    while sub is None and not stop.is_set():
+        try:
+            sub = await js.subscribe(
+                topo.events_filter(server),
+                cb=on_msg,
+                ordered_consumer=True,
+                config=ConsumerConfig(
+                    deliver_policy=DeliverPolicy.ALL if replay else DeliverPolicy.NEW
+                ),
+            )
+        except Exception:  # the stream may not exist yet while services start
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+    out.write(f"watching {topo.events_filter(server)} on {nats_settings.url}\n")
+    out.flush()
+    try:
+        while not stop.is_set():
+            try:
+                data = await asyncio.wait_for(queue.get(), 0.5)
+            except TimeoutError:
+                continue
+            if as_json:
+                out.write(data.decode() + "\n")
+            else:
+                try:
+                    out.write(format_event(decode_events_payload(data), colour=colour) + "\n")
+                except InvalidMessage as exc:
+                    out.write(f"(undecodable event: {exc})\n")
+            out.flush()
+    finally:
+        if sub is not None:
+            await sub.unsubscribe()
+        await nc.close()

@@ -1,0 +1,91 @@
+"""Typed game events published on ``<prefix>.events.<server>.<type>``."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from common.contracts._base import WireModel
+
+
+class EventType(enum.StrEnum):
+    """Event types the shipped patterns and services produce.
+
+    Pattern files may declare other types (lower-case word characters); these are the ones the
+    bot and persistence know how to present and derive sessions from.
+    """
+
+    JOIN = "join"
+    LEAVE = "leave"
+    CHAT = "chat"
+    SHOUT = "shout"
+    WHISPER = "whisper"
+    COMMAND = "command"
+    KICK = "kick"
+    BAN = "ban"
+    UNBAN = "unban"
+    PROMOTE = "promote"
+    DEMOTE = "demote"
+    SERVER = "server"
+    DEATH = "death"
+    RESEARCH = "research"
+    ROCKET = "rocket"
+    ACHIEVEMENT = "achievement"
+    ALERT = "alert"
+
+
+EVENT_TYPE_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+"""What a pattern's event type may look like (it becomes a NATS subject token)."""
+
+
+class SourcePosition(WireModel):
+    """Where in the console log an event came from; sorts events exactly."""
+
+    file_id: str
+    """Identity of the log file."""
+    generation: int
+    """Tailer's file counter for the server (orders rotations)."""
+    offset: int
+    """Byte offset of the line in the file."""
+
+    def sort_key(self) -> tuple[int, int]:
+        """Key that orders events of one server in log order."""
+        return (self.generation, self.offset)
+
+
+class GameEvent(WireModel):
+    """One thing that happened on a server, parsed from a console-log line (or reconciled)."""
+
+    v: Literal[1] = 1
+    """Schema version."""
+    kind: Literal["event"] = "event"
+    """Discriminates events from alerts on the events stream."""
+    id: str
+    """Stable id: ``<server>:<file_id>:<offset>`` for a log line; unique per event."""
+    server: str
+    """Server tag."""
+    type: str = Field(pattern=EVENT_TYPE_PATTERN)
+    """Event type, e.g. ``join``; see :class:`EventType`."""
+    ts: datetime | None = None
+    """Game's own timestamp from the line's date prefix (no timezone in the log; see docs)."""
+    observed_at: datetime
+    """When the pipeline read the line (UTC)."""
+    player: str | None = None
+    """Player the event is about, when there is one."""
+    message: str | None = None
+    """Free text (a chat message, a kick reason...)."""
+    data: dict[str, Any] = Field(default_factory=dict)
+    """Further named fields the pattern captured."""
+    raw: str = ""
+    """The log line as read."""
+    source: SourcePosition | None = None
+    """Position in the log; absent for synthesised events."""
+    pattern: str | None = None
+    """Name of the pattern that matched."""
+    channel: str | None = None
+    """Routing hint from the pattern (a channel key in servers.yml)."""
+    flags: tuple[str, ...] = ()
+    """Markers such as ``bridged`` (our own Discord chat echo) or ``reconciled``."""

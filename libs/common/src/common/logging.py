@@ -1,0 +1,92 @@
+"""structlog set-up: readable on a terminal, JSON otherwise, secrets always redacted.
+
+Library code calls ``structlog.get_logger()``; :func:`configure` is called once by the service's
+``run()``. Standard-library loggers (nats, asyncpg, hikari, aiohttp) are routed through the same
+processors so their output is formatted and redacted too.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import structlog
+
+from common.redaction import redact_text, redact_value
+from common.settings import LogSettings
+
+
+def redact_processor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """Structlog processor: scrub secrets from every field, including the message itself."""
+    for key, value in list(event_dict.items()):
+        if key == "event" and isinstance(value, str):
+            event_dict[key] = redact_text(value)
+        else:
+            event_dict[key] = redact_value(key, value)
+    return event_dict
+
+
+def _exception_redactor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    exc = event_dict.get("exception")
+    if isinstance(exc, str):
+        event_dict["exception"] = redact_text(exc)
+    return event_dict
+
+
+def configure(settings: LogSettings, *, service: str, stream: TextIO | None = None) -> None:
+    """Configure structlog and the stdlib root logger for one service process."""
+    out = stream or sys.stderr
+    use_console = settings.format == "console" or (settings.format == "auto" and out.isatty())
+    level = getattr(logging, settings.level.upper())
+
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_processor,
+    ]
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=out.isatty())
+        if use_console
+        else structlog.processors.JSONRenderer()
+    )
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(service=service)
+
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *([] if use_console else [structlog.processors.format_exc_info, _exception_redactor]),
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # nats-py logs every reconnect attempt at ERROR with a traceback; one line is enough.
+    logging.getLogger("nats").setLevel(max(level, logging.WARNING))
+
+
+def reset() -> None:
+    """Return structlog to its defaults (used by tests)."""
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()

@@ -1,0 +1,34 @@
+"""Metric and span names, declared once. Services never spell these as ad-hoc strings."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Metric(enum.StrEnum):
+    """Every metric the pipeline exports (OTel instrument names)."""
+
+    LINES_READ = "isr.tailer.lines_read"
+    """Counter: console-log lines read by the tailer."""
+    BATCHES_PUBLISHED = "isr.tailer.batches_published"
+    """Counter: raw batches acknowledged by JetStream."""
+    LINES_PARSED = "isr.parser.lines"
+    """Counter: lines the parser looked at."""
+    LINES_UNMATCHED = "isr.parser.lines_unmatched"
+    """Counter: lines no pattern matched (counted, not published)."""
+    EVENTS_PUBLISHED = "isr.parser.events_published"
+    """Counter: events acknowledged by JetStream."""
+    MESSAGES_TERMINATED = "isr.messages_terminated"
+    """Counter: messages terminated as invalid (by service)."""
+    ROWS_WRITTEN = "isr.persistence.rows_written"
+    """Counter: rows inserted (duplicates skipped are not counted)."""
+    BATCH_SECONDS = "isr.persistence.batch_seconds"
+    """Histogram: time to write one batch, seconds."""
+
+
+class Span(enum.StrEnum):
+    """Span names."""
+
+    TAILER_PUBLISH = "tailer.publish"
+    PARSER_BATCH = "parser.batch"
+    PERSISTENCE_BATCH = "persistence.batch"

@@ -1,0 +1,153 @@
+"""What every service's ``run()`` sets up the same way.
+
+:class:`ServiceRuntime` is entered once in ``run()``: it configures logging and telemetry,
+installs SIGTERM/SIGINT handlers that set :attr:`ServiceRuntime.stop`, starts the health server,
+connects to NATS (reconnecting forever) and creates the declared streams and buckets. Leaving the
+context tears it down in reverse order after the service has drained its own work.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from types import TracebackType
+from typing import Self
+
+import nats
+import structlog
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+
+from common import logging as isr_logging
+from common import telemetry
+from common.health import HealthServer
+from common.redaction import redact_text
+from common.settings import NatsSettings, RuntimeSettings
+from common.topology import Topology
+
+log = structlog.get_logger()
+
+
+async def connect_nats(settings: NatsSettings, *, name: str) -> NatsClient:
+    """Connect to NATS, retrying until it answers; reconnects forever afterwards."""
+
+    async def on_error(exc: Exception) -> None:
+        log.warning("nats_error", error=redact_text(str(exc)) or type(exc).__name__)
+
+    async def on_disconnected() -> None:
+        log.warning("nats_disconnected")
+
+    async def on_reconnected() -> None:
+        log.info("nats_reconnected")
+
+    return await nats.connect(
+        servers=[s.strip() for s in settings.url.split(",")],
+        name=name,
+        connect_timeout=settings.connect_timeout_s,
+        reconnect_time_wait=settings.reconnect_wait_s,
+        max_reconnect_attempts=-1,
+        allow_reconnect=True,
+        retry_on_failed_connect=True,
+        error_cb=on_error,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
+        # Publishes made while disconnected wait in this buffer and go out on reconnect.
+        pending_size=64 * 1024 * 1024,
+    )
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    """Make SIGTERM and SIGINT set ``stop`` (a second signal is left to the default handler)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+
+        def handler(sig: signal.Signals = sig) -> None:
+            log.info("stop_requested", signal=sig.name)
+            stop.set()
+            loop.remove_signal_handler(sig)
+
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, handler)
+
+
+class ServiceRuntime:
+    """Logging, telemetry, signals, health server and NATS for one service process."""
+
+    def __init__(
+        self,
+        service: str,
+        settings: RuntimeSettings,
+        *,
+        configure_logging: bool = True,
+        handle_signals: bool = True,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.topology = Topology(settings.pipeline.prefix)
+        self.stop = asyncio.Event()
+        """Set when the service should stop fetching new work and drain."""
+        self.health = HealthServer(
+            service=service, host=settings.health.host, port=settings.health.port
+        )
+        self._configure_logging = configure_logging
+        self._handle_signals = handle_signals
+        self._otel_shutdown: telemetry.Shutdown = lambda: None
+        self._nc: NatsClient | None = None
+        self._js: JetStreamContext | None = None
+
+    @property
+    def nc(self) -> NatsClient:
+        """The NATS connection."""
+        assert self._nc is not None, "ServiceRuntime not entered"
+        return self._nc
+
+    @property
+    def js(self) -> JetStreamContext:
+        """The JetStream context."""
+        assert self._js is not None, "ServiceRuntime not entered"
+        return self._js
+
+    async def __aenter__(self) -> Self:
+        if self._configure_logging:
+            isr_logging.configure(self.settings.log, service=self.service)
+        self._otel_shutdown = telemetry.configure(self.settings.otel, service=self.service)
+        if self._handle_signals:
+            install_stop_signals(self.stop)
+        if self.settings.health.enabled:
+            await self.health.start()
+            log.info("health_server_started", port=self.health.bound_port)
+        self._nc = await connect_nats(self.settings.nats, name=f"isr-{self.service}")
+        self._js = self._nc.jetstream()
+        await self.topology.ensure(self._js)
+        self.health.add_check("nats", self._check_nats)
+        self.health.add_check("streams", self._check_streams)
+        log.info("service_started", prefix=self.topology.prefix)
+        return self
+
+    async def _check_nats(self) -> str | None:
+        if self._nc is None or not self._nc.is_connected:
+            return "disconnected"
+        return None
+
+    async def _check_streams(self) -> str | None:
+        if self._nc is None or not self._nc.is_connected:
+            return "unknown while NATS is disconnected"
+        missing = await self.topology.missing_streams(self.js)
+        return f"missing {', '.join(missing)}" if missing else None
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._nc is not None:
+            with contextlib.suppress(Exception):
+                # drain() flushes pending publishes and acks before closing.
+                await asyncio.wait_for(self._nc.drain(), self.settings.shutdown_grace_s)
+            if not self._nc.is_closed:
+                await self._nc.close()
+        await self.health.stop()
+        self._otel_shutdown()
+        log.info("service_stopped")

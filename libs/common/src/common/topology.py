@@ -1,0 +1,188 @@
+"""Subjects, streams, consumers and KV buckets: declared once, created idempotently.
+
+Every name derives from one prefix (``ISR_PREFIX``, default ``isr``), so two installations — or
+two tests — can share a nats-server without seeing each other's messages.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from nats.js import JetStreamContext
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    KeyValueConfig,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import BadRequestError, NotFoundError
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+_DAY_S = 86_400.0
+
+
+def _check_token(value: str, what: str) -> str:
+    if not _TOKEN.fullmatch(value):
+        msg = f"{what} {value!r} is not a valid NATS subject token (letters, digits, _ and -)"
+        raise ValueError(msg)
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """How long each stream keeps messages (seconds)."""
+
+    raw_max_age_s: float = 7 * _DAY_S
+    events_max_age_s: float = 30 * _DAY_S
+    metrics_max_age_s: float = 7 * _DAY_S
+    dead_letter_max_age_s: float = 30 * _DAY_S
+    duplicate_window_s: float = 300.0
+    """JetStream drops a re-published ``Nats-Msg-Id`` within this window."""
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    """Every NATS name the pipeline uses, derived from ``prefix``."""
+
+    prefix: str = "isr"
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+
+    def __post_init__(self) -> None:
+        _check_token(self.prefix, "prefix")
+
+    # -- subjects ---------------------------------------------------------------------------
+    def raw_subject(self, server: str) -> str:
+        """Subject of one server's raw line batches."""
+        return f"{self.prefix}.raw.{_check_token(server, 'server')}"
+
+    def event_subject(self, server: str, event_type: str) -> str:
+        """Subject of one typed event (``alert.<kind>`` for alerts)."""
+        return f"{self.prefix}.events.{_check_token(server, 'server')}.{event_type}"
+
+    def alert_subject(self, server: str, alert_type: str) -> str:
+        """Subject of one alert."""
+        return self.event_subject(server, f"alert.{alert_type}")
+
+    def metrics_subject(self, server: str) -> str:
+        """Subject of one server's metric samples."""
+        return f"{self.prefix}.metrics.{_check_token(server, 'server')}"
+
+    def rcon_subject(self, server: str) -> str:
+        """Request/reply subject of one server's allow-listed RCON operations."""
+        return f"{self.prefix}.rcon.{_check_token(server, 'server')}"
+
+    def query_subject(self, name: str) -> str:
+        """Request/reply subject of one history query."""
+        return f"{self.prefix}.query.{_check_token(name, 'query')}"
+
+    def dead_letter_subject(self, service: str) -> str:
+        """Where a service parks messages it can never process."""
+        return f"{self.prefix}.dlq.{_check_token(service, 'service')}"
+
+    def events_filter(self, server: str = "*") -> str:
+        """Wildcard matching every event (of one server, or all)."""
+        return f"{self.prefix}.events.{server}.>"
+
+    # -- streams ----------------------------------------------------------------------------
+    @property
+    def raw_stream(self) -> str:
+        """Stream of raw line batches."""
+        return f"{self.prefix.upper()}_RAW"
+
+    @property
+    def events_stream(self) -> str:
+        """Stream of typed events and alerts."""
+        return f"{self.prefix.upper()}_EVENTS"
+
+    @property
+    def metrics_stream(self) -> str:
+        """Stream of metric samples."""
+        return f"{self.prefix.upper()}_METRICS"
+
+    @property
+    def dead_letter_stream(self) -> str:
+        """Stream of messages that could never be processed."""
+        return f"{self.prefix.upper()}_DLQ"
+
+    def stream_configs(self) -> list[StreamConfig]:
+        """Every stream's configuration."""
+        r = self.retention
+
+        def limits(name: str, subjects: list[str], max_age_s: float) -> StreamConfig:
+            return StreamConfig(
+                name=name,
+                subjects=subjects,
+                retention=RetentionPolicy.LIMITS,
+                storage=StorageType.FILE,
+                max_age=max_age_s,
+                duplicate_window=r.duplicate_window_s,
+            )
+
+        return [
+            limits(self.raw_stream, [f"{self.prefix}.raw.>"], r.raw_max_age_s),
+            limits(self.events_stream, [f"{self.prefix}.events.>"], r.events_max_age_s),
+            limits(self.metrics_stream, [f"{self.prefix}.metrics.>"], r.metrics_max_age_s),
+            limits(self.dead_letter_stream, [f"{self.prefix}.dlq.>"], r.dead_letter_max_age_s),
+        ]
+
+    # -- durable consumers ------------------------------------------------------------------
+    def consumer_config(self, durable: str, *, filter_subject: str | None = None) -> ConsumerConfig:
+        """A durable pull consumer with explicit acks, shared by every replica of a service."""
+        return ConsumerConfig(
+            durable_name=_check_token(durable, "durable"),
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=30.0,
+            max_ack_pending=20_000,
+            filter_subject=filter_subject,
+        )
+
+    # -- KV buckets -------------------------------------------------------------------------
+    def bucket(self, name: str) -> str:
+        """Name of a KV bucket (``offsets``, ``user_context``, ``alert_state``, ``leases``)."""
+        return f"{self.prefix}_{_check_token(name, 'bucket')}"
+
+    def bucket_names(self) -> list[str]:
+        """Every KV bucket the pipeline uses."""
+        return [self.bucket(n) for n in ("offsets", "user_context", "alert_state", "leases")]
+
+    # -- creation ---------------------------------------------------------------------------
+    async def ensure(self, js: JetStreamContext) -> None:
+        """Create (or update to the declared shape) every stream and KV bucket; idempotent."""
+        for config in self.stream_configs():
+            try:
+                await js.add_stream(config=config)
+            except BadRequestError:
+                # Exists with another shape (e.g. changed retention): converge to ours.
+                await js.update_stream(config=config)
+        for bucket in self.bucket_names():
+            try:
+                await js.key_value(bucket)
+            except (NotFoundError, BadRequestError):
+                await js.create_key_value(config=KeyValueConfig(bucket=bucket, history=1))
+
+    async def ensure_consumer(
+        self, js: JetStreamContext, stream: str, durable: str, *, filter_subject: str | None = None
+    ) -> None:
+        """Create a durable consumer if it is missing (a no-op when it already exists)."""
+        try:
+            await js.consumer_info(stream, durable)
+        except NotFoundError:
+            await js.add_consumer(
+                stream, config=self.consumer_config(durable, filter_subject=filter_subject)
+            )
+
+    async def missing_streams(self, js: JetStreamContext) -> list[str]:
+        """Names of declared streams the server does not have (for readiness)."""
+        missing = []
+        for config in self.stream_configs():
+            assert config.name is not None
+            try:
+                await js.stream_info(config.name)
+            except NotFoundError:
+                missing.append(config.name)
+        return missing

@@ -1,0 +1,1 @@
+"""SQL migration files, applied in number order by persistence.migrations."""

@@ -1,0 +1,23 @@
+"""Tailer settings (``ISR_TAILER_*`` plus the shared runtime groups)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.settings import RuntimeSettings
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class TailerSettings(BaseSettings):
+    """What one tailer process needs."""
+
+    model_config = SettingsConfigDict(env_prefix="ISR_TAILER_", extra="ignore", frozen=True)
+
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    server: str = ""
+    """Tag of the server to follow (``ISR_TAILER_SERVER`` or ``isr tailer --server``)."""
+    log_path: Path | None = None
+    """Override of the server's ``log_path`` from servers.yml."""
+    poll_interval_s: float = Field(default=0.25, gt=0)
+    """How often the file is checked when no change notification arrives."""
