@@ -1,0 +1,69 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from common.contracts import GameEvent, RawLineBatch, SourcePosition, decode_events_payload
+from common.errors import InvalidMessage
+
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def _event(**overrides: object) -> GameEvent:
+    fields: dict[str, object] = {
+        "id": "demo:1-2-g0:10",
+        "server": "demo",
+        "type": "join",
+        "observed_at": NOW,
+        "player": "Bob",
+        "source": SourcePosition(file_id="1-2-g0", generation=0, offset=10),
+    }
+    fields.update(overrides)
+    return GameEvent(**fields)  # type: ignore[arg-type]
+
+
+class TestGameEvent:
+    def test_round_trip(self):
+        """An event survives encoding and decoding unchanged."""
+        event = _event()
+
+        assert event == decode_events_payload(event.to_json(), strict=True)
+
+    def test_unknown_field_is_tolerated_in_production(self):
+        """A field added by a newer producer is ignored when decoding tolerantly."""
+        data = event_json_with_extra()
+
+        assert decode_events_payload(data).id == "demo:1-2-g0:10"
+
+    def test_unknown_field_is_rejected_when_strict(self):
+        """Strict decoding (tests) rejects a field the contract does not know."""
+        with pytest.raises(InvalidMessage, match="unknown field"):
+            decode_events_payload(event_json_with_extra(), strict=True)
+
+    def test_invalid_payload_names_subject_and_field(self):
+        """A payload that does not fit names the subject and the failing field."""
+        with pytest.raises(InvalidMessage) as info:
+            decode_events_payload(b'{"kind": "event", "id": 1}', subject="isr.events.demo.join")
+
+        assert "isr.events.demo.join" in str(info.value)
+        assert "server" in str(info.value)
+
+
+def event_json_with_extra() -> bytes:
+    return _event().to_json()[:-1] + b', "future_field": 1}'
+
+
+class TestRawLineBatch:
+    def test_offsets_must_match_lines(self):
+        """A batch with a different number of offsets and lines is refused."""
+        with pytest.raises(ValueError, match="offsets"):
+            RawLineBatch(
+                server="demo", file_id="f", generation=0, offsets=(0, 4), lines=("a",), read_at=NOW
+            )
+
+    def test_batch_id_is_first_line_id(self):
+        """The de-duplication id of a batch is the id of its first line."""
+        batch = RawLineBatch(
+            server="demo", file_id="f", generation=0, offsets=(7, 9), lines=("a", "b"), read_at=NOW
+        )
+
+        assert batch.batch_id == "demo:f:7"
