@@ -33,13 +33,13 @@ class Clock(Protocol):
 class SystemClock:
     """The real clock: local wall time, `time.monotonic()` and `asyncio.sleep`."""
 
-    def now(self) -> datetime:  # noqa: D102
+    def now(self) -> datetime:
         return datetime.now().astimezone()
 
-    def monotonic(self) -> float:  # noqa: D102
+    def monotonic(self) -> float:
         return time.monotonic()
 
-    async def sleep(self, seconds: float) -> None:  # noqa: D102
+    async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
 
@@ -58,10 +58,10 @@ class ManualClock:
         self._origin = monotonic
         self._monotonic = monotonic
 
-    def now(self) -> datetime:  # noqa: D102
+    def now(self) -> datetime:
         return self._start + timedelta(seconds=self._monotonic - self._origin)
 
-    def monotonic(self) -> float:  # noqa: D102
+    def monotonic(self) -> float:
         return self._monotonic
 
     def advance(self, seconds: float) -> None:
@@ -70,6 +70,6 @@ class ManualClock:
             raise ValueError(f"a clock cannot go backwards (advance by {seconds})")
         self._monotonic += seconds
 
-    async def sleep(self, seconds: float) -> None:  # noqa: D102
+    async def sleep(self, seconds: float) -> None:
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)

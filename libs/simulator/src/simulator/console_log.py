@@ -72,7 +72,11 @@ class ConsoleLogWriter:
         rcon: tuple[str, int] | None = None,
         version: str = log_lines.FACTORIO_VERSION,
     ) -> None:
-        """Write the engine preamble, the banner first and the RCON marker last if `rcon`."""
+        """Write the engine preamble, the banner first and the RCON marker last if `rcon`.
+
+        Uptime then continues from where the preamble's fixed offsets end, never backwards.
+        """
+        self._started_monotonic = self.clock.monotonic() - log_lines.STARTUP_DURATION_S
         lines = log_lines.startup_lines(
             self._started_at, game_port=game_port, rcon=rcon, version=version
         )

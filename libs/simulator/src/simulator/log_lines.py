@@ -20,6 +20,7 @@ __all__ = [
     "FACTORIO_BUILD",
     "FACTORIO_VERSION",
     "SERVER_ACTOR",
+    "STARTUP_DURATION_S",
     "achievements_warning_line",
     "ban_line",
     "banner_line",
@@ -59,6 +60,9 @@ SERVER_ACTOR: Final = "<server>"
 ACHIEVEMENTS_WARNING: Final = (
     "Using Lua console commands will disable achievements. Please repeat the command to proceed."
 )
+
+#: Uptime of the last start-up line (the 2.0.77 capture reached InGame at 0.567 s, facts §5).
+STARTUP_DURATION_S: Final = 0.567
 
 # Source locations printed after the level. They differ between Factorio versions; parsers must
 # not depend on them. 2.0.77 values where a 2.0.77 capture exists (§5 FactorioReforge), else
@@ -257,17 +261,17 @@ def startup_lines(
     lines.extend(
         engine_line(offset, text.format(version=version)) for offset, text in _STARTUP_SCRIPT
     )
-    lines.append(hosting_line(0.567, game_host, game_port))
+    lines.append(hosting_line(STARTUP_DURATION_S, game_host, game_port))
     lines.append(
         engine_log_line(
-            0.567,
+            STARTUP_DURATION_S,
             "Info",
             _STATE_SOURCE,
             "updateTick(0) changing state from(CreatingGame) to(InGame)",
         )
     )
     if rcon is not None:
-        lines.append(rcon_started_line(0.567, *rcon))
+        lines.append(rcon_started_line(STARTUP_DURATION_S, *rcon))
     return lines
 
 

@@ -244,13 +244,13 @@ class LogWorld:
         self._online: dict[str, None] = {}
         self._banned: dict[str, None] = {}
 
-    def get_online_players(self) -> Collection[str]:  # noqa: D102
+    def get_online_players(self) -> Collection[str]:
         return tuple(self._online)
 
-    def get_banned_players(self) -> Collection[str]:  # noqa: D102
+    def get_banned_players(self) -> Collection[str]:
         return tuple(self._banned)
 
-    def apply(self, action: Action) -> None:  # noqa: D102
+    def apply(self, action: Action) -> None:
         match action:
             case Join(name):
                 self._online[name] = None
