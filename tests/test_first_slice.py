@@ -34,10 +34,10 @@ def mixed_lines(count: int, seed: int = 7) -> tuple[list[str], int]:
         elif kind == 2:
             lines.append(f"{stamp} [CHAT] {name}: message {i}: ünïcode ok")
         elif kind == 3:
-            lines.append(f"{i:8.3f} Info AppManager.cpp:287: Saving to _autosave{i % 5} (blocking).")
+            lines.append(f"{i:8.3f} Verbose ModManager.cpp:554: Time to load mods: 0.{i:06d}")
             continue
         else:
-            lines.append(f"{stamp} [COMMAND] {name} (command): game.print({i})")
+            lines.append(f"Players ({i % 3}):")
             continue
         events += 1
     return lines, events

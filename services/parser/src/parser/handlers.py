@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 import structlog
+from nats.js import JetStreamContext
+
+from common.config.errors import ConfigIssue
 from common.consumer import Delivery
-from common.contracts import GameEvent, RawLineBatch, SourcePosition, line_id
+from common.contracts import Alert, AlertType, RawLineBatch, Severity
 from common.metric_names import Metric
 from common.publishing import Outgoing, publish_confirmed
 from common.telemetry import get_meter
 from common.topology import Topology
-from nats.js import JetStreamContext
-
-from parser.factorio_log import parse_line
+from parser.events import events_from_batch
+from parser.reloader import PatternHolder
 
 log = structlog.get_logger()
 _meter = get_meter(__name__)
@@ -22,60 +25,72 @@ _lines = _meter.create_counter(Metric.LINES_PARSED, description="lines looked at
 _unmatched = _meter.create_counter(Metric.LINES_UNMATCHED, description="lines no pattern matched")
 _published = _meter.create_counter(Metric.EVENTS_PUBLISHED, description="events acknowledged")
 
-
-def events_from_batch(batch: RawLineBatch, *, observed_at: datetime) -> list[GameEvent]:
-    """Every event the lines of a batch make, in line order (pure)."""
-    events = []
-    for offset, text in zip(batch.offsets, batch.lines, strict=True):
-        parsed = parse_line(text)
-        if parsed is None:
-            continue
-        events.append(
-            GameEvent(
-                id=line_id(batch.server, batch.file_id, offset),
-                server=batch.server,
-                type=parsed.type,
-                ts=parsed.ts,
-                observed_at=observed_at,
-                player=parsed.player,
-                message=parsed.message,
-                data=parsed.data,
-                raw=text,
-                source=SourcePosition(
-                    file_id=batch.file_id, generation=batch.generation, offset=offset
-                ),
-                pattern=parsed.pattern,
-            )
-        )
-    return events
+SYSTEM_SERVER = "_system"
+"""Server tag of alerts about the pipeline itself."""
 
 
 class ParseHandler:
-    """Handles fetched raw batches: parse, publish every event, confirm, then let them be acked."""
+    """Handles fetched raw batches: parse, publish every event, confirm, then let them be acked.
 
-    def __init__(self, js: JetStreamContext, topology: Topology) -> None:
+    Events keep the line's id, so a batch redelivered after a crash republishes the same ids
+    and JetStream drops them as duplicates. Lines no pattern claims are counted, not published.
+    """
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        topology: Topology,
+        holder: PatternHolder,
+        *,
+        bridge_marker: str,
+    ) -> None:
         self._js = js
         self._topology = topology
+        self._holder = holder
+        self._bridge_marker = bridge_marker
 
     async def __call__(
         self, deliveries: Sequence[Delivery[RawLineBatch]]
     ) -> Mapping[int, BaseException] | None:
         now = datetime.now(UTC)
+        patterns = self._holder.current
         outgoing: list[Outgoing] = []
-        line_count = 0
+        lines = unmatched = 0
         for delivery in deliveries:
             batch = delivery.value
-            line_count += len(batch.lines)
+            events, missed = events_from_batch(
+                batch, patterns, observed_at=now, bridge_marker=self._bridge_marker
+            )
+            lines += len(batch.lines)
+            unmatched += missed
             outgoing.extend(
-                Outgoing(
-                    self._topology.event_subject(event.server, event.type),
-                    event.to_json(),
-                    event.id,
-                )
-                for event in events_from_batch(batch, observed_at=now)
+                Outgoing(self._topology.event_subject(e.server, e.type), e.to_json(), e.id)
+                for e in events
             )
         await publish_confirmed(self._js, outgoing)
-        _lines.add(line_count)
-        _unmatched.add(line_count - len(outgoing))
+        _lines.add(lines)
+        _unmatched.add(unmatched)
         _published.add(len(outgoing))
         return None
+
+
+def invalid_patterns_alert(issues: Sequence[ConfigIssue], *, now: datetime) -> Alert:
+    """The alert raised when a pattern reload is refused (same problems → same id)."""
+    text = "\n".join(str(i) for i in issues)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return Alert(
+        id=f"{SYSTEM_SERVER}:patterns_invalid:{digest}",
+        server=SYSTEM_SERVER,
+        type=AlertType.PATTERNS_INVALID,
+        severity=Severity.WARNING,
+        raised_at=now,
+        summary=f"pattern files have {len(issues)} problem(s); the previous set keeps running",
+        details={"problems": [str(i) for i in issues[:20]]},
+    )
+
+
+async def publish_alert(js: JetStreamContext, topology: Topology, alert: Alert) -> None:
+    """Publish an alert on the events stream (de-duplicated by its id)."""
+    await publish_confirmed(
+        js, [Outgoing(topology.alert_subject(alert.server, alert.type), alert.to_json(), alert.id)]
+    )

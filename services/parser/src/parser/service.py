@@ -1,13 +1,23 @@
-"""Parser worker: one durable pull consumer shared by every worker."""
+"""Parser worker: one durable pull consumer shared by every worker, plus pattern hot reload."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import structlog
+
+from common.config.errors import ConfigError, ConfigIssue
 from common.consumer import BatchConsumer
 from common.contracts import RawLineBatch
 from common.runtime import ServiceRuntime
-
-from parser.handlers import ParseHandler
+from parser.handlers import ParseHandler, invalid_patterns_alert, publish_alert
+from parser.patterns.loader import load_patterns
+from parser.reloader import PatternHolder, PatternReloader
 from parser.settings import ParserSettings
+
+log = structlog.get_logger()
 
 
 def _decode(data: bytes, subject: str) -> RawLineBatch:
@@ -15,17 +25,40 @@ def _decode(data: bytes, subject: str) -> RawLineBatch:
 
 
 async def run(settings: ParserSettings) -> None:
-    """Parse raw batches into events until SIGTERM/SIGINT, then finish the batch in hand."""
+    """Parse raw batches into events until SIGTERM/SIGINT, then finish the batch in hand.
+
+    Raises:
+        ConfigError: the pattern files are invalid at start (every problem listed).
+    """
+    config_dir = settings.runtime.pipeline.config_dir
+    first = load_patterns(config_dir, packs=settings.packs)
+    if first.patterns is None:
+        raise ConfigError(first.issues)
+    holder = PatternHolder(first.patterns)
     async with ServiceRuntime("parser", settings.runtime) as rt:
+        log.info("patterns_loaded", patterns=len(first.patterns), files=list(first.files))
         topo = rt.topology
+
+        async def on_invalid(issues: Sequence[ConfigIssue]) -> None:
+            await publish_alert(rt.js, topo, invalid_patterns_alert(issues, now=datetime.now(UTC)))
+
+        reloader = PatternReloader(
+            holder,
+            config_dir=config_dir,
+            packs=settings.packs,
+            on_invalid=on_invalid,
+            interval_s=settings.reload_interval_s,
+        )
         await topo.ensure_consumer(rt.js, topo.raw_stream, settings.durable)
         consumer = BatchConsumer(
             rt.js,
             stream=topo.raw_stream,
             durable=settings.durable,
             decode=_decode,
-            handler=ParseHandler(rt.js, topo),
+            handler=ParseHandler(rt.js, topo, holder, bridge_marker=settings.bridge_marker),
             service="parser",
             batch_size=settings.batch_size,
         )
-        await consumer.run(rt.stop)
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(reloader.run(rt.stop))
+            tasks.create_task(consumer.run(rt.stop))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
 from common.settings import RuntimeSettings
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class ParserSettings(BaseSettings):
@@ -14,6 +16,19 @@ class ParserSettings(BaseSettings):
 
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     batch_size: int = Field(default=200, gt=0)
-    """Raw batches fetched per pull."""
+    """Raw batches fetched per pull (``ISR_PARSER_BATCH_SIZE``)."""
     durable: str = "parser"
     """Name of the durable consumer all workers share."""
+    packs: Annotated[tuple[str, ...], NoDecode] = ("vanilla", "engine")
+    """Shipped pattern packs, comma-separated (``ISR_PARSER_PACKS=vanilla,engine,mods``)."""
+    bridge_marker: str = "[Discord]"
+    """Prefix the Discord chat bridge puts on game chat; such ``<server>`` chat is flagged."""
+    reload_interval_s: float = Field(default=0.5, gt=0)
+    """How often the pattern files are checked for changes."""
+
+    @field_validator("packs", mode="before")
+    @classmethod
+    def _split_packs(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip() for p in value.split(",") if p.strip())
+        return value

@@ -1,0 +1,1 @@
+"""Pattern packs shipped with the parser (YAML files)."""
