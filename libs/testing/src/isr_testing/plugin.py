@@ -1,0 +1,76 @@
+"""The ISR pytest plugin: real nats-server and Postgres fixtures for every package's tests.
+
+Registered through the ``pytest11`` entry point of isr-testing, so any test in the workspace can
+ask for these fixtures without a conftest import:
+
+- ``nats_server`` (session): one embedded nats-server with JetStream for the whole run;
+- ``private_nats_server`` (function): a server of the test's own, to stop and restart freely;
+- ``nats_prefix`` (function): a unique name prefix; derive every subject, stream, consumer and
+  KV bucket name from it so tests sharing ``nats_server`` stay isolated;
+- ``postgres_server`` (session): ISR_TEST_DATABASE_URL, else a throwaway local cluster, else
+  Docker; fails (never skips) with what to install when none is available;
+- ``database_url`` (function): the URL of a fresh empty database on ``postgres_server``;
+- ``private_postgres`` (function): a throwaway local cluster of the test's own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from isr_testing import nats as nats_helpers
+from isr_testing import postgres as postgres_helpers
+
+if TYPE_CHECKING:
+    from isr_cli.infra.nats import EmbeddedNats
+    from isr_cli.infra.postgres import LocalPostgres
+
+
+@pytest.fixture(scope="session", name="nats_server")
+def _nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
+    """One nats-server with JetStream shared by the session; a test that stops it restarts it."""
+    with nats_helpers.running_nats(tmp_path_factory.mktemp("nats")) as server:
+        yield server
+
+
+@pytest.fixture(name="private_nats_server")
+def _private_nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNats]:
+    """A nats-server for one test alone, for fault tests that stop, start or restart it."""
+    with nats_helpers.running_nats(tmp_path_factory.mktemp("private-nats")) as server:
+        yield server
+
+
+@pytest.fixture(name="nats_prefix")
+def _nats_prefix() -> str:
+    """A unique prefix (``t`` + 10 hex chars) for every NATS name this test creates."""
+    return nats_helpers.new_prefix()
+
+
+@pytest.fixture(scope="session", name="postgres_server")
+def _postgres_server() -> Iterator[postgres_helpers.PostgresServer]:
+    """A Postgres server for the session; fails with what to install when there is none."""
+    try:
+        with postgres_helpers.postgres_for_tests(os.environ) as server:
+            yield server
+    except postgres_helpers.NoPostgresError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(name="database_url")
+def _database_url(postgres_server: postgres_helpers.PostgresServer) -> Iterator[str]:
+    """The URL of a fresh empty database (``t_<hex>``), dropped after the test."""
+    with postgres_helpers.fresh_database(postgres_server.url) as url:
+        yield url
+
+
+@pytest.fixture(name="private_postgres")
+def _private_postgres() -> Iterator[LocalPostgres]:
+    """A throwaway local Postgres for one test alone, for tests that stop or restart it."""
+    try:
+        with postgres_helpers.throwaway_local_postgres() as server:
+            yield server
+    except postgres_helpers.NoPostgresError as exc:
+        pytest.fail(str(exc), pytrace=False)
