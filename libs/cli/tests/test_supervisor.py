@@ -1,0 +1,402 @@
+"""Tests for the process supervisor and the `isr up` service plan."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from isr_cli.commands.up import ServerSpec, plan_services, server_specs
+from isr_cli.supervisor import (
+    BackoffPolicy,
+    ProcessSpec,
+    Supervisor,
+    describe_exit,
+    format_line,
+    use_color,
+)
+
+RUNNER = textwrap.dedent(
+    """
+    import json, sys
+    from isr_cli.supervisor import BackoffPolicy, ProcessSpec, Supervisor
+
+    cfg = json.loads(sys.argv[1])
+    specs = [ProcessSpec(name, argv) for name, argv in cfg["children"]]
+    policy = BackoffPolicy(initial_s=cfg.get("initial_s", 1.0))
+    sys.exit(Supervisor(specs, policy=policy, stop_timeout_s=cfg.get("stop_s", 10.0)).run())
+    """
+)
+
+SLEEPER = "import os, time; print('ready', os.getpid(), flush=True); time.sleep(600)"
+WITH_GRANDCHILD = (
+    "import os, subprocess, sys, time;"
+    "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']);"
+    "print('ready', os.getpid(), p.pid, flush=True); time.sleep(600)"
+)
+IGNORES_SIGTERM = (
+    "import os, signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+    "print('ready', os.getpid(), flush=True); time.sleep(600)"
+)
+CRASHES_ONCE = (
+    "import os, pathlib, sys, time; marker = pathlib.Path(sys.argv[1]);"
+    "first = not marker.exists(); marker.touch();"
+    "print('first run' if first else 'ready', os.getpid(), flush=True);"
+    "sys.exit(1) if first else time.sleep(600)"
+)
+
+
+class Lines:
+    """The output lines of a child process, readable with a deadline."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.seen: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        assert process.stdout is not None
+        stream = process.stdout
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: io.TextIOBase) -> None:
+        for line in stream:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def expect(self, pattern: str, timeout_s: float = 20.0) -> re.Match[str]:
+        """Return the first new line matching ``pattern``; fail after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                line = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.seen.append(line)
+            if match := re.search(pattern, line):
+                return match
+        pytest.fail(f"no line matched {pattern!r}; output so far:\n" + "\n".join(self.seen))
+
+    def rest(self) -> str:
+        """Everything still buffered (call after the process exited)."""
+        while (line := self._queue.get(timeout=10)) is not None:
+            self.seen.append(line)
+        return "\n".join(self.seen)
+
+
+def is_gone(pid: int) -> bool:
+    """True when ``pid`` no longer runs (a zombie awaiting its reaper counts as gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in {"Z", "X"}
+
+
+def wait_gone(pids: list[int], timeout_s: float = 10.0) -> list[int]:
+    """Wait until every pid is gone; return those still alive at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while (alive := [pid for pid in pids if not is_gone(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return alive
+
+
+@pytest.fixture(name="start_supervisor")
+def _start_supervisor(tmp_path: Path):
+    """Start the supervisor as a subprocess over the given children; kill it at teardown."""
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER)
+    started: list[subprocess.Popen[str]] = []
+
+    def start(children: list[tuple[str, list[str]]], **options: float):
+        config = json.dumps({"children": children, **options})
+        process = subprocess.Popen(
+            [sys.executable, str(script), config],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
+        started.append(process)
+        return process, Lines(process)
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def python(code: str, *args: str) -> list[str]:
+    """Argv running ``code`` with this interpreter."""
+    return [sys.executable, "-c", code, *args]
+
+
+class TestBackoffPolicy:
+    """Restart delays."""
+
+    def test_first_restart_waits_the_initial_delay(self):
+        """A child's first crash is followed by the initial 1 s delay."""
+        assert BackoffPolicy().next_delay(None, ran_for_s=0.1) == 1.0
+
+    def test_delay_doubles_up_to_the_cap(self):
+        """Repeated quick crashes double the delay until it reaches 30 s."""
+        policy = BackoffPolicy()
+        delays: list[float] = []
+        for _ in range(7):
+            delays.append(policy.next_delay(delays[-1] if delays else None, ran_for_s=1.0))
+
+        assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+
+    def test_delay_resets_after_a_long_run(self):
+        """A child that ran for 60 s before crashing restarts after the initial delay again."""
+        assert BackoffPolicy().next_delay(30.0, ran_for_s=60.0) == 1.0
+
+
+class TestOutputFormatting:
+    """Line prefixes, colours and exit descriptions."""
+
+    def test_line_is_prefixed_with_padded_name(self):
+        """Every line carries the child's name padded to the common width."""
+        assert format_line("parser", 10, "hello") == "parser     | hello\n"
+
+    def test_coloured_line_wraps_only_the_name(self):
+        """Colour codes surround the padded name and leave the text untouched."""
+        assert format_line("bot", 4, "hi", 36) == "\x1b[36mbot \x1b[0m | hi\n"
+
+    def test_colour_only_on_a_terminal_without_no_color(self):
+        """Colour is used on a TTY unless NO_COLOR is set to a non-empty value."""
+        assert use_color(is_tty=True, environ={})
+        assert use_color(is_tty=True, environ={"NO_COLOR": ""})
+        assert not use_color(is_tty=True, environ={"NO_COLOR": "1"})
+        assert not use_color(is_tty=False, environ={})
+
+    def test_exit_descriptions(self):
+        """Exit codes and deaths by signal read the way an operator expects."""
+        assert describe_exit(1) == "exited with 1"
+        assert describe_exit(-9) == "killed by SIGKILL"
+
+
+class TestSupervisorInProcess:
+    """The supervisor inside the test's event loop."""
+
+    async def test_output_of_every_child_is_prefixed(self):
+        """stdout, stderr and an unterminated last line of each child are printed with its name."""
+        out = io.StringIO()
+        specs = [
+            ProcessSpec(
+                "one", python("import sys; print('out'); sys.stderr.write('err\\npartial')")
+            ),
+            ProcessSpec("second", python("print('hello')")),
+        ]
+
+        code = await Supervisor(specs, out=out, color=False).run_async()
+
+        lines = out.getvalue().splitlines()
+        assert code == 0
+        assert {"one    | out", "one    | err", "one    | partial", "second | hello"} <= set(lines)
+
+    async def test_clean_exit_is_not_restarted(self):
+        """A child exiting 0 is left stopped, and the supervisor returns once all are done."""
+        out = io.StringIO()
+
+        code = await Supervisor([ProcessSpec("once", python("print('hi')"))], out=out).run_async()
+
+        assert code == 0
+        assert out.getvalue().count("once started") == 1
+        assert "once exited cleanly; not restarting" in out.getvalue()
+
+    async def test_environment_is_passed_to_the_child(self):
+        """A spec's env is the child's complete environment."""
+        out = io.StringIO()
+        env = {"ISR_PROBE": "42", "PATH": os.environ["PATH"]}
+        code = (
+            "import os; print(sorted(k for k in os.environ if k.startswith('ISR_')),"
+            " os.environ['ISR_PROBE'])"
+        )
+
+        await Supervisor([ProcessSpec("env", python(code), env)], out=out).run_async()
+
+        assert "env | ['ISR_PROBE'] 42" in out.getvalue()
+
+    def test_names_must_be_unique(self):
+        """Two children with one name are refused up front."""
+        with pytest.raises(ValueError, match="unique"):
+            Supervisor([ProcessSpec("a", ["true"]), ProcessSpec("a", ["true"])])
+
+
+class TestSupervisorProcess:
+    """The supervisor as a real process receiving real signals."""
+
+    def test_sigint_stops_every_child_and_exits_zero(self, start_supervisor):
+        """After SIGINT no child or grandchild is left alive and the supervisor exits 0."""
+        process, lines = start_supervisor(
+            [("alpha", python(SLEEPER)), ("beta", python(WITH_GRANDCHILD))]
+        )
+        alpha = lines.expect(r"^alpha +\| ready (\d+)")
+        beta = lines.expect(r"^beta +\| ready (\d+) (\d+)")
+        pids = [int(alpha[1]), int(beta[1]), int(beta[2])]
+
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+
+        assert code == 0, lines.rest()
+        assert wait_gone(pids) == []
+
+    def test_sigterm_also_stops_everything(self, start_supervisor):
+        """SIGTERM is handled like Ctrl-C: children stopped, exit code 0."""
+        process, lines = start_supervisor([("alpha", python(SLEEPER))])
+        pid = int(lines.expect(r"^alpha +\| ready (\d+)")[1])
+
+        process.send_signal(signal.SIGTERM)
+
+        assert process.wait(timeout=30) == 0
+        assert wait_gone([pid]) == []
+
+    def test_child_ignoring_sigterm_is_killed_after_the_grace_period(self, start_supervisor):
+        """A child that ignores SIGTERM is SIGKILLed once the stop timeout has passed."""
+        process, lines = start_supervisor([("stubborn", python(IGNORES_SIGTERM))], stop_s=0.5)
+        pid = int(lines.expect(r"^stubborn +\| ready (\d+)")[1])
+
+        process.send_signal(signal.SIGINT)
+
+        assert process.wait(timeout=30) == 0
+        assert wait_gone([pid]) == []
+        assert "stubborn still running; sending SIGKILL" in lines.rest()
+
+    def test_crashed_child_is_restarted(self, start_supervisor, tmp_path: Path):
+        """A child that exits 1 on its first run is started again and then keeps running."""
+        marker = tmp_path / "crashed-once"
+        process, lines = start_supervisor(
+            [("flaky", python(CRASHES_ONCE, str(marker)))], initial_s=0.2
+        )
+
+        lines.expect(r"^flaky +\| first run")
+        lines.expect(r"^isr +\| flaky exited with 1; restarting in 0.2 s")
+        pid = int(lines.expect(r"^flaky +\| ready (\d+)")[1])
+        process.send_signal(signal.SIGINT)
+
+        assert marker.exists()
+        assert process.wait(timeout=30) == 0
+        assert wait_gone([pid]) == []
+
+    def test_children_die_when_the_supervisor_is_killed(self, start_supervisor):
+        """SIGKILL of the supervisor still takes its children down (parent-death signal)."""
+        process, lines = start_supervisor([("alpha", python(SLEEPER))])
+        pid = int(lines.expect(r"^alpha +\| ready (\d+)")[1])
+
+        process.kill()
+        process.wait()
+
+        assert wait_gone([pid]) == []
+
+
+SERVERS = [
+    ServerSpec("alpha", is_simulated=True, has_rcon=True),
+    ServerSpec("beta", is_simulated=False, has_rcon=False),
+]
+
+
+def plan(servers=SERVERS, environ=None, database_url="postgresql://isr:pw@127.0.0.1:5/isr"):
+    """The plan for ``servers`` with fixed URLs and health ports 9000, 9001, ..."""
+    return plan_services(
+        servers,
+        environ=environ if environ is not None else {"PATH": "/bin"},
+        nats_url="nats://127.0.0.1:4222",
+        database_url=database_url,
+        config_dir=Path("/cfg"),
+        health_ports=itertools.count(9000),
+        python="/py",
+    )
+
+
+class TestPlanServices:
+    """Which children `isr up` runs, with what arguments and environment."""
+
+    def test_full_plan_order(self):
+        """Simulators start first, then tailers, parser, persistence, poller, and watch last."""
+        names = [p.name for p in plan().processes]
+
+        assert names == [
+            "sim:alpha",
+            "tailer:alpha",
+            "tailer:beta",
+            "parser",
+            "persistence",
+            "rcon-poller",
+            "watch",
+        ]
+
+    def test_children_run_isr_subcommands(self):
+        """Each child is `python -m isr_cli <service> [--server TAG]`."""
+        argv = {p.name: list(p.argv) for p in plan().processes}
+
+        assert argv["sim:alpha"] == ["/py", "-m", "isr_cli", "sim", "--server", "alpha"]
+        assert argv["tailer:beta"] == ["/py", "-m", "isr_cli", "tailer", "--server", "beta"]
+        assert argv["watch"] == ["/py", "-m", "isr_cli", "watch"]
+
+    def test_environment_of_children(self):
+        """Children inherit the environment plus NATS, database, config and own health port."""
+        processes = plan().processes
+        env = processes[0].env
+
+        assert env is not None
+        assert env["PATH"] == "/bin"
+        assert env["ISR_NATS_URL"] == "nats://127.0.0.1:4222"
+        assert env["ISR_DATABASE_URL"] == "postgresql://isr:pw@127.0.0.1:5/isr"
+        assert env["ISR_CONFIG_DIR"] == "/cfg"
+        ports = [p.env["ISR_HEALTH_PORT"] for p in processes if p.env is not None]
+        assert len(set(ports)) == len(processes)
+
+    def test_without_database_there_is_no_persistence(self):
+        """No database means no persistence child and no ISR_DATABASE_URL in any environment."""
+        result = plan(environ={"ISR_DATABASE_URL": "stale"}, database_url=None)
+
+        assert "persistence" not in [p.name for p in result.processes]
+        assert all("ISR_DATABASE_URL" not in (p.env or {}) for p in result.processes)
+
+    def test_poller_only_when_a_server_has_rcon(self):
+        """Without any RCON-enabled server the RCON poller is not started."""
+        names = [p.name for p in plan(servers=[SERVERS[1]]).processes]
+
+        assert "rcon-poller" not in names
+
+    def test_bot_off_without_token_says_how_to_enable_it(self):
+        """Without a Discord token there is no bot child and one notice naming the variable."""
+        result = plan()
+
+        assert "bot" not in [p.name for p in result.processes]
+        assert len(result.notices) == 1
+        assert "ISR_DISCORD_TOKEN" in result.notices[0]
+
+    @pytest.mark.parametrize("var", ["ISR_DISCORD_TOKEN", "ISR_DISCORD_TOKEN_FILE"])
+    def test_bot_runs_with_a_token(self, var):
+        """A token (or token file) in the environment adds the bot, just before watch."""
+        result = plan(environ={var: "x"})
+
+        assert [p.name for p in result.processes][-2:] == ["bot", "watch"]
+        assert result.notices == []
+
+    def test_server_specs_from_config(self):
+        """A loaded config reduces to tag, simulator flag and RCON presence per server."""
+        config = SimpleNamespace(
+            servers={
+                "alpha": SimpleNamespace(
+                    simulator=SimpleNamespace(enabled=True), rcon=SimpleNamespace(host="h", port=1)
+                ),
+                "beta": SimpleNamespace(simulator=SimpleNamespace(enabled=False), rcon=None),
+            }
+        )
+
+        assert server_specs(config) == SERVERS
