@@ -31,3 +31,14 @@ def _reset_global_state() -> Iterator[None]:
     yield
     isr_logging.reset()
     forget_secrets()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test states its behaviour in a one-sentence docstring (CONTRIBUTING.md)."""
+    missing = [
+        item.nodeid
+        for item in items
+        if isinstance(item, pytest.Function) and not (item.function.__doc__ or "").strip()
+    ]
+    if missing:
+        raise pytest.UsageError("tests without a behavioural docstring:\n  " + "\n  ".join(missing))

@@ -71,9 +71,11 @@ def _slice_env(tmp_path: Path, nats_server, nats_prefix: str, database_url: str)
 async def _count_rows(database_url: str) -> int:
     conn = await asyncpg.connect(database_url)
     try:
-        return await conn.fetchval("SELECT count(*) FROM events") if await conn.fetchval(
-            "SELECT to_regclass('events') IS NOT NULL"
-        ) else 0
+        return (
+            await conn.fetchval("SELECT count(*) FROM events")
+            if await conn.fetchval("SELECT to_regclass('events') IS NOT NULL")
+            else 0
+        )
     finally:
         await conn.close()
 
@@ -129,7 +131,9 @@ async def test_every_line_becomes_exactly_one_row_despite_sigkills(
             )
         finally:
             await conn.close()
-        event_lines = [ln for ln in lines if " [JOIN] " in ln or " [LEAVE] " in ln or " [CHAT] " in ln]
+        event_lines = [
+            ln for ln in lines if " [JOIN] " in ln or " [LEAVE] " in ln or " [CHAT] " in ln
+        ]
         assert [r["raw"] for r in rows] == event_lines
         assert len({r["id"] for r in rows}) == expected
 

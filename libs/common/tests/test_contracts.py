@@ -30,14 +30,14 @@ class TestGameEvent:
 
     def test_unknown_field_is_tolerated_in_production(self):
         """A field added by a newer producer is ignored when decoding tolerantly."""
-        data = event_json_with_extra()
+        data = _event_json_with_extra()
 
         assert decode_events_payload(data).id == "demo:1-2-g0:10"
 
     def test_unknown_field_is_rejected_when_strict(self):
         """Strict decoding (tests) rejects a field the contract does not know."""
         with pytest.raises(InvalidMessage, match="unknown field"):
-            decode_events_payload(event_json_with_extra(), strict=True)
+            decode_events_payload(_event_json_with_extra(), strict=True)
 
     def test_invalid_payload_names_subject_and_field(self):
         """A payload that does not fit names the subject and the failing field."""
@@ -48,7 +48,7 @@ class TestGameEvent:
         assert "server" in str(info.value)
 
 
-def event_json_with_extra() -> bytes:
+def _event_json_with_extra() -> bytes:
     return _event().to_json()[:-1] + b', "future_field": 1}'
 
 

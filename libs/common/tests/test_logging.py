@@ -16,7 +16,9 @@ class TestConfigure:
         isr_logging.configure(LogSettings(format="json"), service="tailer", stream=out)
         register_secret("s3cr3t-value")
 
-        structlog.get_logger().info("connect", url="rcon://x", detail="pw s3cr3t-value", password="p")
+        structlog.get_logger().info(
+            "connect", url="rcon://x", detail="pw s3cr3t-value", password="p"
+        )
 
         record = json.loads(out.getvalue().splitlines()[-1])
         assert record["service"] == "tailer"

@@ -19,9 +19,10 @@ def _settings(url: str, prefix: str) -> RuntimeSettings:
 
 
 async def _status(port: int) -> tuple[int, dict]:
-    async with aiohttp.ClientSession() as session, session.get(
-        f"http://127.0.0.1:{port}/readyz"
-    ) as resp:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/readyz") as resp,
+    ):
         return resp.status, await resp.json()
 
 
@@ -30,7 +31,9 @@ class TestServiceRuntime:
         """Entering the runtime declares every stream and KV bucket under the prefix."""
         settings = _settings(nats_server.url, nats_prefix)
 
-        async with ServiceRuntime("t", settings, configure_logging=False, handle_signals=False) as rt:
+        async with ServiceRuntime(
+            "t", settings, configure_logging=False, handle_signals=False
+        ) as rt:
             missing = await rt.topology.missing_streams(rt.js)
             kv = await rt.js.key_value(rt.topology.bucket("offsets"))
 
@@ -43,7 +46,9 @@ class TestServiceRuntime:
         """/readyz turns 503 naming nats within 5 s of nats-server stopping, and 200 after."""
         settings = _settings(private_nats_server.url, nats_prefix)
 
-        async with ServiceRuntime("t", settings, configure_logging=False, handle_signals=False) as rt:
+        async with ServiceRuntime(
+            "t", settings, configure_logging=False, handle_signals=False
+        ) as rt:
             port = rt.health.bound_port
             assert port is not None
             assert (await _status(port))[0] == 200
@@ -62,11 +67,14 @@ class TestServiceRuntime:
         """/healthz answers 200 even while dependencies are down."""
         settings = _settings(private_nats_server.url, nats_prefix)
 
-        async with ServiceRuntime("t", settings, configure_logging=False, handle_signals=False) as rt:
+        async with ServiceRuntime(
+            "t", settings, configure_logging=False, handle_signals=False
+        ) as rt:
             await asyncio.to_thread(private_nats_server.stop)
-            async with aiohttp.ClientSession() as session, session.get(
-                f"http://127.0.0.1:{rt.health.bound_port}/healthz"
-            ) as resp:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.get(f"http://127.0.0.1:{rt.health.bound_port}/healthz") as resp,
+            ):
                 status = resp.status
             await asyncio.to_thread(private_nats_server.start)
 

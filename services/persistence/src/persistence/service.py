@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 import structlog
+
 from common.consumer import BatchConsumer
 from common.contracts import Alert, GameEvent, decode_events_payload
 from common.runtime import ServiceRuntime
-
 from persistence.migrations import migrate
 from persistence.settings import PersistenceSettings
 from persistence.writer import EventWriter, prepare_connection

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from common.settings import PostgresSettings, RuntimeSettings
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.settings import PostgresSettings, RuntimeSettings
 
 
 class PersistenceSettings(BaseSettings):

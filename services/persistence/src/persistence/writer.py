@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 
 import asyncpg
 import structlog
+
 from common.consumer import Delivery
 from common.contracts import Alert, GameEvent
 from common.errors import TransientError
 from common.metric_names import Metric
 from common.telemetry import get_meter
-
 from persistence.rows import EVENT_COLUMNS, event_row
 
 log = structlog.get_logger()

@@ -7,6 +7,7 @@ import contextlib
 from datetime import UTC, datetime
 
 import structlog
+
 from common.config import load_config
 from common.contracts import RawLineBatch, line_id
 from common.metric_names import Metric
@@ -14,7 +15,6 @@ from common.publishing import Outgoing, publish_confirmed
 from common.runtime import ServiceRuntime
 from common.telemetry import get_meter
 from common.topology import Topology
-
 from tailer.checkpoint import CheckpointStore, KvCheckpointStore
 from tailer.follower import Batch, LogFollower, StartPolicy
 from tailer.settings import TailerSettings

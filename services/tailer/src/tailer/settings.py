@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common.settings import RuntimeSettings
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.settings import RuntimeSettings
 
 
 class TailerSettings(BaseSettings):

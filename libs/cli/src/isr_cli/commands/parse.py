@@ -43,9 +43,7 @@ def main(args: argparse.Namespace) -> int:
         return 2
     patterns = result.patterns
     stream = (
-        sys.stdin
-        if args.file == "-"
-        else Path(args.file).open(encoding="utf-8", errors="replace")  # noqa: SIM115
+        sys.stdin if args.file == "-" else Path(args.file).open(encoding="utf-8", errors="replace")  # noqa: SIM115
     )
     out = sys.stdout
     with stream:

@@ -143,9 +143,7 @@ class PatternSet:
         compiled = []
         for spec in ordered:
             rx = compile_regex(spec.name, spec.regex)
-            names = tuple(
-                (k.decode() if isinstance(k, bytes) else k, k) for k in rx.groupindex
-            )
+            names = tuple((k.decode() if isinstance(k, bytes) else k, k) for k in rx.groupindex)
             compiled.append(_Compiled(spec, rx, names))
         self.specs: tuple[PatternSpec, ...] = tuple(specs)
         self._groups = {

@@ -17,7 +17,6 @@ A load with any problem returns no set, so a reload keeps the last good one runn
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -77,9 +76,7 @@ def pattern_files(config_dir: Path | None) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in {".yml", ".yaml"} and p.is_file())
 
 
-def load_patterns(
-    config_dir: Path | None, *, packs: Sequence[str] = DEFAULT_PACKS
-) -> LoadResult:
+def load_patterns(config_dir: Path | None, *, packs: Sequence[str] = DEFAULT_PACKS) -> LoadResult:
     """Load the packs and the user's files; validate and self-test everything."""
     issues: list[ConfigIssue] = []
     sources: list[_Source] = []

@@ -1,4 +1,4 @@
-"""The pattern-file schema (YAML), validated strictly at load.
+r"""The pattern-file schema (YAML), validated strictly at load.
 
 A pattern file::
 
