@@ -1,6 +1,7 @@
 from datetime import UTC, datetime
 
 import pytest
+
 from simulator import log_lines
 
 WHEN = datetime(2026, 11, 27, 14, 3, 10, tzinfo=UTC)

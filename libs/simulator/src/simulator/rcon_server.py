@@ -20,7 +20,6 @@ import contextlib
 from typing import TYPE_CHECKING, Final
 
 from common.internal_errors import report_internal_error
-
 from simulator.rcon_protocol import (
     AUTH,
     AUTH_FAILED_ID,
