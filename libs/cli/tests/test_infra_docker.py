@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import pytest
+
 from isr_cli.infra.docker import DockerPostgres, docker_available
 from isr_cli.infra.errors import InfraError, StartupError
 

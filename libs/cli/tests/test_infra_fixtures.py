@@ -7,6 +7,7 @@ import re
 import asyncpg
 import nats
 import pytest
+
 from isr_testing import postgres as postgres_helpers
 from isr_testing.nats import new_prefix
 from isr_testing.postgres import (

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nats
 import pytest
+
 from isr_cli.infra._process import is_accepting
 from isr_cli.infra.errors import StartupError
 from isr_cli.infra.nats import EmbeddedNats, find_nats_server, read_ports_file

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+
 from common.redaction import redact_text
 from isr_cli.infra.postgres import (
     RELOCATION_ROOT,

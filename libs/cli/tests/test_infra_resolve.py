@@ -8,6 +8,7 @@ from pathlib import Path
 import asyncpg
 import nats
 import pytest
+
 from isr_cli.infra import resolve
 from isr_cli.infra.postgres import LocalPostgres
 from isr_cli.infra.resolve import (

@@ -8,6 +8,7 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,7 +19,10 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from isr_cli.commands.up import ServerSpec, plan_services, server_specs
+from isr_cli.infra._process import is_accepting
+from isr_cli.infra.postgres import relocated_cluster_dir
 from isr_cli.supervisor import (
     BackoffPolicy,
     ProcessSpec,
@@ -400,3 +404,80 @@ class TestPlanServices:
         )
 
         assert server_specs(config) == SERVERS
+
+
+MINIMAL_CONFIG = """\
+version: 1
+servers:
+  alpha:
+    name: Alpha
+    log_path: console.log
+    rcon:
+      enabled: false
+"""
+
+
+@pytest.fixture(name="isr_up")
+def _isr_up(tmp_path: Path):
+    """Start `isr up` as a subprocess over a one-server config; clean up its state at teardown."""
+    config_dir = tmp_path / "config"
+    config_dir.mkdir()
+    (config_dir / "servers.yml").write_text(MINIMAL_CONFIG)
+    state_dir = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISR_")}
+    env["NO_COLOR"] = "1"
+    argv = ["-m", "isr_cli", "up", "--config", str(config_dir), "--state-dir", str(state_dir)]
+    process = subprocess.Popen(
+        [sys.executable, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    yield process, Lines(process)
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    shutil.rmtree(relocated_cluster_dir(state_dir / "postgres"), ignore_errors=True)
+
+
+@pytest.mark.nats
+@pytest.mark.postgres
+class TestIsrUp:
+    """`isr up` end to end: infrastructure up, children supervised, everything down again."""
+
+    def test_sigint_stops_children_postgres_and_nats(self, isr_up):
+        """After Ctrl-C every child, Postgres and NATS are gone and `isr up` exits 0."""
+        process, lines = isr_up
+        nats_port = int(lines.expect(r"nats: embedded nats-server on nats://127\.0\.0\.1:(\d+)")[1])
+        pg_port = int(lines.expect(r"database: local PostgreSQL .* on port (\d+)")[1])
+        lines.expect(r"bot is off")
+        lines.expect(r"watch started \(pid \d+\)")
+        started = [re.search(r"\| (\S+) started \(pid (\d+)\)", line) for line in lines.seen]
+        names = {m[1] for m in started if m}
+        pids = [int(m[2]) for m in started if m]
+
+        process.send_signal(signal.SIGINT)
+
+        assert process.wait(timeout=60) == 0, lines.rest()
+        assert wait_gone(pids) == []
+        assert not is_accepting("127.0.0.1", nats_port)
+        assert not is_accepting("127.0.0.1", pg_port)
+        assert {"tailer:alpha", "parser", "persistence", "watch"} <= names
+
+    def test_invalid_config_starts_nothing(self, tmp_path: Path):
+        """A configuration error is printed and `isr up` exits 1 before starting anything."""
+        state_dir = tmp_path / "state"
+        argv = ["-m", "isr_cli", "up", "--config", str(tmp_path / "missing")]
+
+        result = subprocess.run(
+            [sys.executable, *argv, "--state-dir", str(state_dir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+        assert result.returncode == 1
+        assert "invalid configuration" in result.stdout
+        assert not state_dir.exists()

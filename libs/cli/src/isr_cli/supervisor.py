@@ -105,7 +105,8 @@ class _Child:
 class Supervisor:
     """Runs ``specs`` until SIGINT/SIGTERM (or until every child has exited cleanly).
 
-    See the module docstring for the restart and shutdown guarantees.
+    See the module docstring for the restart and shutdown guarantees. Names are padded to the
+    longest name, or to ``min_width`` when that is wider (to line up with earlier output).
     """
 
     def __init__(
@@ -116,6 +117,7 @@ class Supervisor:
         color: bool | None = None,
         policy: BackoffPolicy | None = None,
         stop_timeout_s: float = 10.0,
+        min_width: int = 0,
     ) -> None:
         names = [spec.name for spec in specs]
         if len(set(names)) != len(names):
@@ -127,7 +129,7 @@ class Supervisor:
             _Child(spec, _PALETTE[i % len(_PALETTE)] if color else None)
             for i, spec in enumerate(specs)
         ]
-        self._width = max([len(SUPERVISOR_NAME), *(len(name) for name in names)])
+        self._width = max([min_width, len(SUPERVISOR_NAME), *(len(name) for name in names)])
         self._policy = policy if policy is not None else BackoffPolicy()
         self._stop_timeout_s = stop_timeout_s
         self._stop_requested: asyncio.Event | None = None

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
 from isr_cli.infra import docker as docker_infra
 from isr_cli.infra import postgres as postgres_infra
 from isr_cli.infra.errors import InfraError

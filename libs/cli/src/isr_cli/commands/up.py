@@ -146,11 +146,11 @@ def main(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir or environ.get("ISR_STATE_DIR") or DEFAULT_STATE_DIR).resolve()
     out = sys.stdout
 
-    from common.config import load_config  # noqa: PLC0415
+    from common.config import ConfigError, load_config  # noqa: PLC0415
 
     try:
-        config = load_config(config_dir)
-    except Exception as exc:  # the loader names file, line and field; show it and stop
+        config = load_config(config_dir, environ=environ)
+    except ConfigError as exc:  # it names every file, line and field at once
         _say(out, f"invalid configuration in {config_dir}: {exc}")
         return 1
     previous_term = signal.signal(signal.SIGTERM, _interrupt)
@@ -195,7 +195,7 @@ def _run(
             )
             for notice in plan.notices:
                 _say(out, notice)
-            return Supervisor(plan.processes, out=out).run()
+            return Supervisor(plan.processes, out=out, min_width=_SAY_WIDTH).run()
         except InfraError as exc:
             _say(out, str(exc))
             return 1
@@ -227,5 +227,7 @@ def _interrupt(signum: int, frame: object) -> NoReturn:  # noqa: ARG001
 
 
 def _say(out: TextIO, text: str) -> None:
-    out.write(f"{'isr'.ljust(_SAY_WIDTH)} | {text}\n")
+    from isr_cli.supervisor import SUPERVISOR_NAME, format_line  # noqa: PLC0415
+
+    out.write(format_line(SUPERVISOR_NAME, _SAY_WIDTH, text))
     out.flush()

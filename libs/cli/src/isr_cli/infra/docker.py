@@ -12,7 +12,6 @@ from types import TracebackType
 from typing import Any, Self
 
 from common.redaction import register_secret
-
 from isr_cli.infra.errors import InfraError, StartupError
 
 IMAGE = "postgres:15-alpine"

@@ -38,7 +38,6 @@ from types import TracebackType
 from typing import Self
 
 from common.redaction import register_secret
-
 from isr_cli.infra._process import free_port, pid_is_alive, tail
 from isr_cli.infra.errors import BinaryNotFoundError, InfraError, StartupError
 
