@@ -88,7 +88,8 @@ class BatchConsumer(Generic[T]):
             while not stop.is_set():
                 try:
                     msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout_s)
-                except nats.errors.TimeoutError:
+                except (nats.errors.TimeoutError, TimeoutError):
+                    # Nothing to fetch (nats-py raises either kind depending on the path).
                     continue
                 except (nats.errors.ConnectionClosedError, nats.errors.NoRespondersError) as exc:
                     log.warning("fetch_failed", error=type(exc).__name__)

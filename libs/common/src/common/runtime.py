@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Self
 
 import nats
+import nats.errors
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -41,20 +42,28 @@ async def connect_nats(settings: NatsSettings, *, name: str) -> NatsClient:
     async def on_reconnected() -> None:
         log.info("nats_reconnected")
 
-    return await nats.connect(
-        servers=[s.strip() for s in settings.url.split(",")],
-        name=name,
-        connect_timeout=settings.connect_timeout_s,
-        reconnect_time_wait=settings.reconnect_wait_s,
-        max_reconnect_attempts=-1,
-        allow_reconnect=True,
-        retry_on_failed_connect=True,
-        error_cb=on_error,
-        disconnected_cb=on_disconnected,
-        reconnected_cb=on_reconnected,
-        # Publishes made while disconnected wait in this buffer and go out on reconnect.
-        pending_size=64 * 1024 * 1024,
-    )
+    backoff_s = settings.reconnect_wait_s
+    while True:
+        try:
+            return await nats.connect(
+                servers=[s.strip() for s in settings.url.split(",")],
+                name=name,
+                connect_timeout=settings.connect_timeout_s,
+                reconnect_time_wait=settings.reconnect_wait_s,
+                max_reconnect_attempts=-1,
+                allow_reconnect=True,
+                error_cb=on_error,
+                disconnected_cb=on_disconnected,
+                reconnected_cb=on_reconnected,
+                # Publishes made while disconnected wait in this buffer and go out on reconnect.
+                pending_size=64 * 1024 * 1024,
+            )
+        except (OSError, TimeoutError, nats.errors.NoServersError) as exc:
+            # nats-py gives up on a failed *first* connect; a service started before its
+            # nats-server (isr up, Kubernetes) keeps trying instead of crash-looping.
+            log.warning("nats_unreachable", retry_in_s=backoff_s, error=type(exc).__name__)
+            await asyncio.sleep(backoff_s)
+            backoff_s = min(backoff_s * 2, 5.0)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
