@@ -153,6 +153,22 @@ class TestLocalPostgres:
         assert password in server.url
         assert password not in redact_text(f"connecting with {password}")
 
+    async def test_lost_password_file_is_replaced(self, tmp_path: Path, clusters):
+        """When the password file is deleted, the next start sets a new password that works."""
+        first = LocalPostgres(tmp_path / "pg")
+        clusters.append(first)
+        first.start()
+        first.stop()
+        old = first.password_path.read_text()
+        first.password_path.unlink()
+
+        second = LocalPostgres(tmp_path / "pg")
+        clusters.append(second)
+        second.start()
+
+        assert second.password_path.read_text() != old
+        assert await fetch_value(second.url, "SELECT 1") == 1
+
     def test_unreachable_data_dir_is_relocated_and_recorded(self, tmp_path: Path, clusters):
         """Under a 0700 root-owned dir the cluster lives in /var/tmp, and `location` says where."""
         if os.geteuid() != 0:

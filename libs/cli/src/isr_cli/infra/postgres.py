@@ -35,7 +35,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from common.redaction import register_secret
 from isr_cli.infra._process import free_port, pid_is_alive, tail
@@ -470,14 +470,26 @@ class LocalPostgres:
         exists = self._run([*psql, "-c", query], what="psql").strip() == "1"
         if not exists:
             self._run([*psql, "-c", f'CREATE DATABASE "{DATABASE}"'], what="psql")
+        if self._password is not None:
+            # The password file is the source of truth, so a replaced or lost file still works.
+            # It goes through stdin: a command-line argument would show in `ps`.
+            statements = (
+                "SET password_encryption = 'scram-sha-256';\n"
+                f"ALTER ROLE {ROLE} PASSWORD '{self._password}';\n"
+            )
+            self._run([*psql, "-f", "-"], what="psql (set password)", stdin_text=statements)
 
     # -- helpers ------------------------------------------------------------------------------
 
-    def _run(self, argv: list[str], *, what: str) -> str:
+    def _run(self, argv: list[str], *, what: str, stdin_text: str | None = None) -> str:
         command = self._user.wrap(argv) if self._user is not None else argv
+        stdin: dict[str, Any] = (
+            {"stdin": subprocess.DEVNULL} if stdin_text is None else {"input": stdin_text}
+        )
         try:
             result = subprocess.run(
                 command,
+                **stdin,
                 capture_output=True,
                 text=True,
                 check=False,
