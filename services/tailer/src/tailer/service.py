@@ -1,12 +1,13 @@
-"""The tailer's async shell: read, publish, confirm, checkpoint."""
+"""The tailer's async shell: read, publish (a bounded number in flight), confirm, checkpoint."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections import deque
 from datetime import UTC, datetime
 
 import structlog
+from nats.js import JetStreamContext
 
 from common.config import load_config
 from common.contracts import RawLineBatch, line_id
@@ -15,9 +16,11 @@ from common.publishing import Outgoing, publish_confirmed
 from common.runtime import ServiceRuntime
 from common.telemetry import get_meter
 from common.topology import Topology
-from tailer.checkpoint import CheckpointStore, KvCheckpointStore
+from tailer.checkpoint import Checkpoint, CheckpointStore, KvCheckpointStore
 from tailer.follower import Batch, LogFollower, StartPolicy
 from tailer.settings import TailerSettings
+from tailer.stdin_source import StdinSource, open_stdin
+from tailer.waker import Waker, make_waker
 
 log = structlog.get_logger()
 _meter = get_meter(__name__)
@@ -25,33 +28,33 @@ _lines_read = _meter.create_counter(Metric.LINES_READ, description="console-log 
 _batches = _meter.create_counter(Metric.BATCHES_PUBLISHED, description="raw batches acknowledged")
 
 
-class Tailer:
-    """Publishes every line of one server's log exactly once, in order.
+class BatchPublisher:
+    """Publishes batches with up to ``max_in_flight`` awaiting acknowledgement.
 
-    A batch is published with ``Nats-Msg-Id`` = its first line's id and confirmed by JetStream
-    before the checkpoint moves past it; so after any crash the next start republishes at most
-    the unconfirmed batch, which the server drops as a duplicate.
+    Each batch is published with ``Nats-Msg-Id`` = its first line's id. The checkpoint moves
+    only past batches whose acknowledgement arrived, and only in read order, so after any crash
+    the next start republishes at most the unconfirmed batches — which the server drops as
+    duplicates. Nothing is lost and nothing doubles.
     """
 
     def __init__(
         self,
         *,
         server: str,
-        follower: LogFollower,
-        store: CheckpointStore,
-        js: object,
+        js: JetStreamContext,
         topology: Topology,
-        poll_interval_s: float,
+        store: CheckpointStore | None,
+        max_in_flight: int,
     ) -> None:
         self._server = server
-        self._follower = follower
-        self._store = store
         self._js = js
-        self._topology = topology
-        self._poll_interval_s = poll_interval_s
+        self._subject = topology.raw_subject(server)
+        self._store = store
+        self._max_in_flight = max_in_flight
+        self._in_flight: deque[tuple[asyncio.Task[None], Checkpoint, int]] = deque()
 
-    async def publish(self, batch: Batch) -> None:
-        """Publish one batch, wait for its acknowledgement, then checkpoint."""
+    def to_message(self, batch: Batch) -> Outgoing:
+        """The raw-stream message of one batch."""
         raw = RawLineBatch(
             server=self._server,
             file_id=batch.file_id,
@@ -62,33 +65,105 @@ class Tailer:
             read_at=datetime.now(UTC),
         )
         msg_id = line_id(self._server, batch.file_id, batch.lines[0].offset)
-        await publish_confirmed(
-            self._js,  # type: ignore[arg-type]
-            [Outgoing(self._topology.raw_subject(self._server), raw.to_json(), msg_id)],
-        )
-        await self._store.save(self._server, batch.checkpoint)
-        _lines_read.add(len(batch.lines), {"server": self._server})
-        _batches.add(1, {"server": self._server})
+        return Outgoing(self._subject, raw.to_json(), msg_id)
+
+    async def submit(self, batch: Batch) -> None:
+        """Start publishing ``batch``; waits while ``max_in_flight`` are unconfirmed."""
+        message = self.to_message(batch)
+        task = asyncio.create_task(publish_confirmed(self._js, [message]))
+        self._in_flight.append((task, batch.checkpoint, len(batch.lines)))
+        await self._settle(wait_for_all=False)
+
+    async def flush(self) -> None:
+        """Wait until every submitted batch is confirmed and checkpointed."""
+        await self._settle(wait_for_all=True)
+
+    @property
+    def pending(self) -> int:
+        """Batches submitted but not yet checkpointed."""
+        return len(self._in_flight)
+
+    async def _settle(self, *, wait_for_all: bool) -> None:
+        """Checkpoint past the confirmed batches at the head of the queue, in read order.
+
+        Waits for the oldest batch while the queue is full (or for all with ``wait_for_all``);
+        otherwise takes only those already confirmed.
+        """
+        last: Checkpoint | None = None
+        lines = batches = 0
+        while self._in_flight:
+            task, checkpoint, count = self._in_flight[0]
+            must_wait = wait_for_all or len(self._in_flight) >= self._max_in_flight
+            if not task.done() and not must_wait:
+                break
+            await task
+            self._in_flight.popleft()
+            last, lines, batches = checkpoint, lines + count, batches + 1
+        if last is not None:
+            if self._store is not None:
+                await self._store.save(self._server, last)
+            _lines_read.add(lines, {"server": self._server})
+            _batches.add(batches, {"server": self._server})
+
+
+class Tailer:
+    """Follows one server's console log and publishes every line exactly once, in order."""
+
+    def __init__(
+        self,
+        *,
+        follower: LogFollower,
+        publisher: BatchPublisher,
+        waker: Waker,
+        poll_interval_s: float,
+    ) -> None:
+        self._follower = follower
+        self._publisher = publisher
+        self._waker = waker
+        self._poll_interval_s = poll_interval_s
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Follow the log until ``stop`` is set."""
-        log.info("tailer_following", server=self._server, path=str(self._follower.path))
+        """Follow the log until ``stop`` is set; confirm everything read before returning."""
+        log.info("tailer_following", path=str(self._follower.path))
         try:
             while not stop.is_set():
                 batch = await asyncio.to_thread(self._follower.read_batch)
                 if batch is not None:
-                    await self.publish(batch)
+                    await self._publisher.submit(batch)
                     continue
                 if self._follower.has_more():
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._poll_interval_s)
+                await self._publisher.flush()
+                stop_wait = asyncio.ensure_future(stop.wait())
+                change = asyncio.ensure_future(self._waker.wait(self._poll_interval_s))
+                await asyncio.wait({stop_wait, change}, return_when=asyncio.FIRST_COMPLETED)
+                for fut in (stop_wait, change):
+                    fut.cancel()
+            await self._publisher.flush()
         finally:
             self._follower.close()
+            self._waker.close()
+
+
+async def run_stdin(source: StdinSource, publisher: BatchPublisher, stop: asyncio.Event) -> None:
+    """Publish what arrives on stdin until end of input or ``stop``."""
+    while not stop.is_set() and not source.at_eof:
+        read = asyncio.ensure_future(source.read_batch())
+        stop_wait = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({read, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        stop_wait.cancel()
+        if not read.done():
+            read.cancel()
+            break
+        batch = read.result()
+        if batch is not None:
+            await publisher.submit(batch)
+    await publisher.flush()
+    log.info("tailer_stdin_finished", at_eof=source.at_eof)
 
 
 async def run(settings: TailerSettings) -> None:
-    """Run the tailer for ``settings.server`` until SIGTERM/SIGINT."""
+    """Run the tailer for ``settings.server`` until SIGTERM/SIGINT (or end of stdin)."""
     config = load_config(settings.runtime.pipeline.config_dir)
     if settings.server not in config.servers:
         msg = f"unknown server {settings.server!r}; servers.yml has {sorted(config.servers)}"
@@ -98,14 +173,24 @@ async def run(settings: TailerSettings) -> None:
     start: StartPolicy = server.log_start
     async with ServiceRuntime(f"tailer-{settings.server}", settings.runtime) as rt:
         kv = await rt.js.key_value(rt.topology.bucket("offsets"))
-        store = KvCheckpointStore(kv)
-        follower = LogFollower(path, checkpoint=await store.load(settings.server), start=start)
-        tailer = Tailer(
+        is_stdin = str(path) == "-"
+        store = None if is_stdin else KvCheckpointStore(kv)
+        publisher = BatchPublisher(
             server=settings.server,
-            follower=follower,
-            store=store,
             js=rt.js,
             topology=rt.topology,
+            store=store,
+            max_in_flight=settings.max_in_flight,
+        )
+        if is_stdin:
+            await run_stdin(StdinSource(await open_stdin()), publisher, rt.stop)
+            return
+        assert store is not None
+        follower = LogFollower(path, checkpoint=await store.load(settings.server), start=start)
+        tailer = Tailer(
+            follower=follower,
+            publisher=publisher,
+            waker=make_waker(path, use_inotify=settings.use_inotify),
             poll_interval_s=settings.poll_interval_s,
         )
         await tailer.run(rt.stop)

@@ -20,5 +20,9 @@ class TailerSettings(BaseSettings):
     """Tag of the server to follow (``ISR_TAILER_SERVER`` or ``isr tailer --server``)."""
     log_path: Path | None = None
     """Override of the server's ``log_path`` from servers.yml."""
-    poll_interval_s: float = Field(default=0.25, gt=0)
-    """How often the file is checked when no change notification arrives."""
+    poll_interval_s: float = Field(default=2.0, gt=0)
+    """Longest wait between checks when no change notification arrives (the safety net)."""
+    use_inotify: bool = True
+    """Wake on inotify events; ``false`` for filesystems without them (then poll)."""
+    max_in_flight: int = Field(default=16, gt=0)
+    """Batches published but not yet acknowledged, at most."""
