@@ -35,6 +35,7 @@ from common.config.registry import (
 )
 from common.config.report import format_issues, format_summary
 from common.config.secrets import SecretFromEnv, SecretFromFile, SecretRef
+from common.config.watch import ConfigWatcher
 
 __all__ = [
     "CONFIG_DIR_ENV",
@@ -47,6 +48,7 @@ __all__ = [
     "ConfigError",
     "ConfigIssue",
     "ConfigModel",
+    "ConfigWatcher",
     "CooldownsConfig",
     "DiscordConfig",
     "FileCheck",

@@ -1,0 +1,145 @@
+"""Reload configuration when its files change, keeping the last good version on a bad edit.
+
+:class:`ConfigWatcher` polls the watched files every ``interval_s``. A file's fingerprint is
+its modification time, size and SHA-256, so an edit is seen even when the clock's granularity
+hides it and a mere ``touch`` costs one reload attempt but no callback. On a change it loads the
+directory again:
+
+- valid and different from the current config: ``on_change(new)`` is awaited and the new
+  config becomes current;
+- valid and equal (only comments or formatting changed): nothing happens;
+- invalid: every issue is logged and the current config stays (``on_change`` is not called);
+  the watcher tries again on the next change.
+
+Files are hashed and loaded in a worker thread, so a slow disk does not stall the event loop.
+Secret files referenced by ``*_file`` are re-read on every reload, but a change to them alone
+does not trigger one; nor can a running process see a changed environment variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import structlog
+
+from common.config.errors import ConfigError
+from common.config.loader import SERVERS_FILE, load_config
+from common.config.models import IsrConfig
+
+ConfigT = TypeVar("ConfigT")
+
+_Fingerprint = tuple[tuple[str, int, int, str], ...]
+
+
+class ConfigWatcher(Generic[ConfigT]):
+    """Polls files of a config directory and hands each new valid config to ``on_change``.
+
+    Args:
+        config_dir: the configuration directory.
+        load: builds the config from the directory; raises ConfigError when it is invalid.
+        on_change: awaited with each new valid config; its exceptions propagate out of
+            :meth:`run`.
+        patterns: globs, relative to ``config_dir``, of the files whose changes matter.
+        interval_s: seconds between two polls.
+        current: the config the caller already runs with; without one, the first valid
+            load is delivered to ``on_change`` too.
+    """
+
+    def __init__(
+        self,
+        config_dir: Path,
+        *,
+        load: Callable[[Path], ConfigT],
+        on_change: Callable[[ConfigT], Awaitable[None]],
+        patterns: Sequence[str] = (SERVERS_FILE,),
+        interval_s: float = 1.0,
+        current: ConfigT | None = None,
+    ) -> None:
+        if interval_s <= 0:
+            raise ValueError(f"interval_s must be > 0, got {interval_s}")
+        self._config_dir = config_dir
+        self._load = load
+        self._on_change = on_change
+        self._patterns = tuple(patterns)
+        self._interval_s = interval_s
+        self._current = current
+        self._seen: _Fingerprint | None = None
+
+    @classmethod
+    def for_servers(
+        cls,
+        config_dir: Path,
+        on_change: Callable[[IsrConfig], Awaitable[None]],
+        *,
+        environ: Mapping[str, str] | None = None,
+        interval_s: float = 1.0,
+        current: IsrConfig | None = None,
+    ) -> ConfigWatcher[IsrConfig]:
+        """A watcher of ``servers.yml`` that loads it with :func:`load_config`."""
+        return ConfigWatcher(
+            config_dir,
+            load=functools.partial(load_config, environ=environ),
+            on_change=on_change,
+            interval_s=interval_s,
+            current=current,
+        )
+
+    @property
+    def current(self) -> ConfigT | None:
+        """The last valid config (the one given at construction until a reload succeeds)."""
+        return self._current
+
+    async def run(self) -> None:
+        """Poll until cancelled."""
+        while True:
+            await self.poll()
+            await asyncio.sleep(self._interval_s)
+
+    async def poll(self) -> bool:
+        """Check the files once; True when ``on_change`` was called with a new config."""
+        fingerprint = await asyncio.to_thread(self._fingerprint)
+        if fingerprint == self._seen:
+            return False
+        self._seen = fingerprint
+        log = structlog.get_logger()
+        try:
+            config = await asyncio.to_thread(self._load, self._config_dir)
+        except ConfigError as exc:
+            for issue in exc.issues:
+                log.error(
+                    "config.issue",
+                    file=str(issue.file),
+                    line=issue.line,
+                    field=issue.field,
+                    problem=issue.message,
+                )
+            log.warning(
+                "config.reload_rejected",
+                config_dir=str(self._config_dir),
+                issues=len(exc.issues),
+                keeping="the last valid config" if self._current is not None else "nothing",
+            )
+            return False
+        if config == self._current:
+            return False
+        self._current = config
+        log.info("config.reloaded", config_dir=str(self._config_dir))
+        await self._on_change(config)
+        return True
+
+    def _fingerprint(self) -> _Fingerprint:
+        entries = []
+        paths = {path for pattern in self._patterns for path in self._config_dir.glob(pattern)}
+        for path in sorted(paths):
+            try:
+                stat = path.stat()
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                continue  # vanished between glob and read: the next poll sees the new state
+            entries.append((str(path), stat.st_mtime_ns, stat.st_size, digest))
+        return tuple(entries)
