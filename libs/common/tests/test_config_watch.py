@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ async def _watcher(
     async def on_change(config: IsrConfig) -> None:
         received.append(config)
 
-    watcher = ConfigWatcher.for_servers(
+    watcher = ConfigWatcher(
         config_dir,
         on_change,
         environ={},
@@ -98,7 +98,7 @@ class TestConfigWatcher:
         self, config_dir: Path, watcher: ConfigWatcher[IsrConfig], received: list[IsrConfig]
     ) -> None:
         """A bad edit logs every issue and keeps the current config; a fix is then picked up."""
-        logs: list[dict[str, Any]]
+        logs: list[MutableMapping[str, Any]]
         with capture_logs() as logs:
             write_atomically(
                 config_dir / "servers.yml", servers_yml("Bad", interval="0") + "    x: 1\n"
@@ -126,7 +126,7 @@ class TestConfigWatcher:
         self, config_dir: Path, received: list[IsrConfig]
     ) -> None:
         """An edit that leaves the config equal (a comment) does not call on_change."""
-        watcher = ConfigWatcher.for_servers(
+        watcher = ConfigWatcher(
             config_dir,
             _append_to(received),
             environ={},
@@ -143,7 +143,7 @@ class TestConfigWatcher:
         self, config_dir: Path, received: list[IsrConfig]
     ) -> None:
         """Started without a current config, the watcher delivers the first valid one."""
-        watcher = ConfigWatcher.for_servers(config_dir, _append_to(received), environ={})
+        watcher = ConfigWatcher(config_dir, _append_to(received), environ={})
 
         changed = await watcher.poll()
 
@@ -156,7 +156,7 @@ class TestConfigWatcher:
         (tmp_path / "pw").write_text("first-password")
         text = "servers:\n  alpha:\n    log_path: a.log\n    rcon: {password_file: pw}\n"
         write_atomically(tmp_path / "servers.yml", text)
-        watcher = ConfigWatcher.for_servers(tmp_path, _append_to(received), environ={})
+        watcher = ConfigWatcher(tmp_path, _append_to(received), environ={})
         await watcher.poll()
         write_atomically(tmp_path / "pw", "second-password")
         write_atomically(tmp_path / "servers.yml", text + "# touched\n")
@@ -173,7 +173,7 @@ class TestConfigWatcher:
     def test_interval_must_be_positive(self, config_dir: Path) -> None:
         """A zero poll interval is refused."""
         with pytest.raises(ValueError, match="interval_s must be > 0"):
-            ConfigWatcher.for_servers(config_dir, _append_to([]), interval_s=0)
+            ConfigWatcher(config_dir, _append_to([]), interval_s=0)
 
     async def test_generic_loader_and_patterns(self, tmp_path: Path) -> None:
         """Any loader and file pattern can be watched, e.g. a directory of pattern files."""

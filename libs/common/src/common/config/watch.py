@@ -23,7 +23,7 @@ import functools
 import hashlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 import structlog
 
@@ -39,55 +39,66 @@ _Fingerprint = tuple[tuple[str, int, int, str], ...]
 class ConfigWatcher(Generic[ConfigT]):
     """Polls files of a config directory and hands each new valid config to ``on_change``.
 
+    ``ConfigWatcher(config_dir, on_change)`` watches ``servers.yml`` and delivers
+    :class:`IsrConfig` values loaded with :func:`load_config`. Pass ``load`` and ``patterns``
+    to watch other files (``patterns=("patterns/*.yml",)``) with another loader.
+
     Args:
         config_dir: the configuration directory.
-        load: builds the config from the directory; raises ConfigError when it is invalid.
         on_change: awaited with each new valid config; its exceptions propagate out of
             :meth:`run`.
+        load: builds the config from the directory; raises ConfigError when it is invalid
+            (default: :func:`load_config` with ``environ``).
+        environ: environment for the default loader's ``*_env`` references.
         patterns: globs, relative to ``config_dir``, of the files whose changes matter.
         interval_s: seconds between two polls.
         current: the config the caller already runs with; without one, the first valid
             load is delivered to ``on_change`` too.
     """
 
+    @overload
     def __init__(
-        self,
-        config_dir: Path,
-        *,
-        load: Callable[[Path], ConfigT],
-        on_change: Callable[[ConfigT], Awaitable[None]],
-        patterns: Sequence[str] = (SERVERS_FILE,),
-        interval_s: float = 1.0,
-        current: ConfigT | None = None,
-    ) -> None:
-        if interval_s <= 0:
-            raise ValueError(f"interval_s must be > 0, got {interval_s}")
-        self._config_dir = config_dir
-        self._load = load
-        self._on_change = on_change
-        self._patterns = tuple(patterns)
-        self._interval_s = interval_s
-        self._current = current
-        self._seen: _Fingerprint | None = None
-
-    @classmethod
-    def for_servers(
-        cls,
+        self: ConfigWatcher[IsrConfig],
         config_dir: Path,
         on_change: Callable[[IsrConfig], Awaitable[None]],
         *,
         environ: Mapping[str, str] | None = None,
         interval_s: float = 1.0,
         current: IsrConfig | None = None,
-    ) -> ConfigWatcher[IsrConfig]:
-        """A watcher of ``servers.yml`` that loads it with :func:`load_config`."""
-        return ConfigWatcher(
-            config_dir,
-            load=functools.partial(load_config, environ=environ),
-            on_change=on_change,
-            interval_s=interval_s,
-            current=current,
-        )
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        config_dir: Path,
+        on_change: Callable[[ConfigT], Awaitable[None]],
+        *,
+        load: Callable[[Path], ConfigT],
+        patterns: Sequence[str],
+        interval_s: float = 1.0,
+        current: ConfigT | None = None,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        config_dir: Path,
+        on_change: Callable[[Any], Awaitable[None]],
+        *,
+        load: Callable[[Path], Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+        patterns: Sequence[str] = (SERVERS_FILE,),
+        interval_s: float = 1.0,
+        current: Any = None,
+    ) -> None:
+        if interval_s <= 0:
+            raise ValueError(f"interval_s must be > 0, got {interval_s}")
+        self._config_dir = config_dir
+        self._load = load or functools.partial(load_config, environ=environ)
+        self._on_change = on_change
+        self._patterns = tuple(patterns)
+        self._interval_s = interval_s
+        self._current: ConfigT | None = current
+        self._seen: _Fingerprint | None = None
 
     @property
     def current(self) -> ConfigT | None:
