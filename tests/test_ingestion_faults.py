@@ -1,0 +1,182 @@
+"""Log ingestion under faults, through real processes and a real nats-server.
+
+Each test ends with the events stream holding exactly one event per event line, in log order.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nats
+import pytest
+
+from common.contracts import decode_events_payload
+from isr_testing.processes import ServiceProcess
+from isr_testing.streams import read_subject
+from isr_testing.waiting import wait_for
+
+pytestmark = [pytest.mark.nats, pytest.mark.slow]
+
+
+def join_line(i: int) -> str:
+    """A real-format [JOIN] line numbered i."""
+    return f"2026-11-27 12:{i // 60 % 60:02d}:{i % 60:02d} [JOIN] player-{i} joined the game"
+
+
+def engine_line(i: int) -> str:
+    """An engine line no pattern publishes."""
+    return f"{i:8.3f} Verbose ModManager.cpp:554: noise {i}"
+
+
+def _append(path: Path, lines: list[str]) -> None:
+    with path.open("a", encoding="utf-8") as f:
+        f.writelines(line + "\n" for line in lines)
+
+
+class Pipeline:
+    """A tailer and a parser as child processes sharing one config and prefix."""
+
+    def __init__(self, tmp_path: Path, url: str, prefix: str, *, log_name: str = "console.log"):
+        self.log = tmp_path / "logs" / log_name
+        self.log.parent.mkdir(exist_ok=True)
+        config = tmp_path / "config"
+        config.mkdir(exist_ok=True)
+        (config / "servers.yml").write_text(
+            "servers:\n"
+            "  srv:\n"
+            f"    log_path: {self.log}\n"
+            "    log_start: beginning\n"
+            "    rcon:\n"
+            "      enabled: false\n"
+        )
+        env = {
+            "ISR_NATS_URL": url,
+            "ISR_PREFIX": prefix,
+            "ISR_CONFIG_DIR": str(config),
+            "ISR_HEALTH_ENABLED": "false",
+            "ISR_LOG_FORMAT": "json",
+            "ISR_NATS_RECONNECT_WAIT_S": "0.2",
+        }
+        self.url = url
+        self.prefix = prefix
+        self.tailer = ServiceProcess("tailer", ["tailer", "--server", "srv"], env, tmp_path)
+        self.parser = ServiceProcess("parser", ["parser"], env, tmp_path)
+
+    def start(self) -> None:
+        """Start both processes."""
+        self.tailer.start()
+        self.parser.start()
+
+    def stop(self) -> dict[str, int]:
+        """SIGTERM both; return their exit codes."""
+        return {"tailer": self.tailer.terminate(), "parser": self.parser.terminate()}
+
+    async def events(self, count: int) -> list[str]:
+        """The player names of the join events in the stream, in stream order."""
+        nc = await nats.connect(self.url)
+        try:
+            msgs = await read_subject(
+                nc.jetstream(), f"{self.prefix}.events.srv.>", count=count, timeout_s=60
+            )
+        finally:
+            await nc.close()
+        return [decode_events_payload(m.data, strict=True).player or "" for m in msgs]
+
+
+@pytest.fixture(name="pipeline")
+def _pipeline(tmp_path: Path, nats_server, nats_prefix: str):
+    """A tailer + parser pipeline on the shared nats-server; stopped after the test."""
+    pipe = Pipeline(tmp_path, nats_server.url, nats_prefix)
+    yield pipe
+    codes = pipe.stop()
+    assert codes == {"tailer": 0, "parser": 0}, pipe.tailer.output()[-2000:]
+
+
+def _expected(n: int, start: int = 0) -> list[str]:
+    return [f"player-{i}" for i in range(start, start + n)]
+
+
+class TestIngestionFaults:
+    async def test_tailer_sigkill_mid_burst_loses_and_repeats_nothing(self, pipeline: Pipeline):
+        """SIGKILL of the tailer during a burst, then a restart, yields every event exactly once."""
+        pipeline.log.write_text("")
+        pipeline.start()
+        _append(pipeline.log, [x for i in range(3000) for x in (join_line(i), engine_line(i))])
+        await wait_for(lambda: pipeline.tailer.output().count("tailer_following"), what="tailer")
+        pipeline.tailer.kill()
+        _append(pipeline.log, [join_line(i) for i in range(3000, 4000)])
+        pipeline.tailer.start()
+
+        assert await pipeline.events(4000) == _expected(4000)
+
+    async def test_parser_sigkill_mid_burst(self, pipeline: Pipeline):
+        """SIGKILL of the parser during a burst redelivers its batch without duplicate events."""
+        pipeline.log.write_text("")
+        pipeline.start()
+        _append(pipeline.log, [join_line(i) for i in range(5000)])
+        await wait_for(lambda: "patterns_loaded" in pipeline.parser.output(), what="parser up")
+        pipeline.parser.kill()
+        pipeline.parser.start()
+
+        assert await pipeline.events(5000) == _expected(5000)
+
+    async def test_rename_rotation(self, pipeline: Pipeline):
+        """Lines written before and after a rename rotation all arrive once, in order."""
+        pipeline.log.write_text("")
+        pipeline.start()
+        _append(pipeline.log, [join_line(i) for i in range(100)])
+        assert await pipeline.events(100) == _expected(100)
+        _append(pipeline.log, [join_line(i) for i in range(100, 150)])
+        pipeline.log.rename(pipeline.log.with_suffix(".log.1"))
+        _append(pipeline.log, [join_line(i) for i in range(150, 200)])
+
+        assert await pipeline.events(200) == _expected(200)
+
+    async def test_copy_truncate(self, pipeline: Pipeline):
+        """After copy-truncate the new content is read from the start, nothing lost or doubled."""
+        pipeline.log.write_text("")
+        pipeline.start()
+        _append(pipeline.log, [join_line(i) for i in range(100)])
+        assert await pipeline.events(100) == _expected(100)
+        os.truncate(pipeline.log, 0)
+        _append(pipeline.log, [join_line(i) for i in range(100, 130)])
+
+        assert await pipeline.events(130) == _expected(130)
+
+    async def test_deleted_and_recreated_file(self, pipeline: Pipeline):
+        """A log deleted and created again is followed from its new start."""
+        pipeline.log.write_text("")
+        pipeline.start()
+        _append(pipeline.log, [join_line(i) for i in range(10)])
+        assert await pipeline.events(10) == _expected(10)
+        pipeline.log.unlink()
+        _append(pipeline.log, [join_line(i) for i in range(10, 20)])
+
+        assert await pipeline.events(20) == _expected(20)
+
+    async def test_file_that_does_not_exist_yet(self, pipeline: Pipeline):
+        """The tailer waits for a missing log and reads all of it once it appears."""
+        pipeline.start()
+        await wait_for(lambda: "tailer_following" in pipeline.tailer.output(), what="tailer up")
+        _append(pipeline.log, [join_line(i) for i in range(10)])
+
+        assert await pipeline.events(10) == _expected(10)
+
+
+async def test_nats_server_restart_loses_nothing(tmp_path: Path, private_nats_server, nats_prefix):
+    """Lines appended while nats-server is down are published once it is back."""
+    pipe = Pipeline(tmp_path, private_nats_server.url, nats_prefix)
+    pipe.log.write_text("")
+    pipe.start()
+    try:
+        _append(pipe.log, [join_line(i) for i in range(50)])
+        assert await pipe.events(50) == _expected(50)
+        private_nats_server.stop()
+        _append(pipe.log, [join_line(i) for i in range(50, 100)])
+        private_nats_server.start()
+
+        assert await pipe.events(100) == _expected(100)
+    finally:
+        codes = pipe.stop()
+    assert codes == {"tailer": 0, "parser": 0}
