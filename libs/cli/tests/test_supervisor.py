@@ -279,6 +279,18 @@ class TestSupervisorProcess:
         assert wait_gone([pid]) == []
         assert "stubborn still running; sending SIGKILL" in lines.rest()
 
+    def test_second_signal_skips_the_grace_period(self, start_supervisor):
+        """A second Ctrl-C kills a child ignoring SIGTERM at once instead of after the timeout."""
+        process, lines = start_supervisor([("stubborn", python(IGNORES_SIGTERM))], stop_s=300)
+        pid = int(lines.expect(r"^stubborn +\| ready (\d+)")[1])
+
+        process.send_signal(signal.SIGINT)
+        lines.expect(r"stopping: SIGTERM to every child")
+        process.send_signal(signal.SIGINT)
+
+        assert process.wait(timeout=30) == 0
+        assert wait_gone([pid]) == []
+
     def test_crashed_child_is_restarted(self, start_supervisor, tmp_path: Path):
         """A child that exits 1 on its first run is started again and then keeps running."""
         marker = tmp_path / "crashed-once"
