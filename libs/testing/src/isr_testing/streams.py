@@ -16,8 +16,9 @@ from isr_testing.waiting import wait_for
 async def read_subject(
     js: JetStreamContext, subject: str, *, count: int, timeout_s: float = 30.0
 ) -> list[Msg]:
-    """Every message stored under ``subject`` from the start, waiting up to ``timeout_s``
-    for ``count`` of them; returns what arrived (assert on its length).
+    """Every message stored under ``subject``, waiting up to ``timeout_s`` for ``count``.
+
+    Returns what arrived (assert on its length).
 
     A short grace period after reaching ``count`` catches any *extra* message (a duplicate),
     so a test can assert ``len(...) == count`` and mean "exactly".
