@@ -133,7 +133,7 @@ async def test_stdin_mode_publishes_piped_output(tmp_path: Path, nats_server, na
     lines = "".join(f"2026-11-27 12:00:00 [JOIN] p{i} joined the game\n" for i in range(20))
     parser = ServiceProcess("parser", ["parser"], env, tmp_path).start()
     try:
-        result = subprocess.run(  # noqa: S603
+        result = subprocess.run(
             [sys.executable, "-m", "isr_cli", "tailer", "--server", "srv", "--log", "-"],
             input=lines.encode(),
             env={**parser.env},

@@ -69,11 +69,14 @@ def configure(settings: LogSettings, *, service: str, stream: TextIO | None = No
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
 
+    exception_steps: list[Any] = (
+        [] if use_console else [structlog.processors.format_exc_info, _exception_redactor]
+    )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            *([] if use_console else [structlog.processors.format_exc_info, _exception_redactor]),
+            *exception_steps,
             renderer,
         ],
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from nats.js import JetStreamContext
@@ -42,7 +43,7 @@ async def publish_confirmed(
     pending = list(messages)
     backoff_s = 0.1
     while pending:
-        futures: list[asyncio.Future[object]] = []
+        futures: list[asyncio.Future[Any]] = []
         failed: list[Outgoing] = []
         for index, message in enumerate(pending):
             try:
