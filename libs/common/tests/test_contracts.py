@@ -2,7 +2,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from common.contracts import GameEvent, RawLineBatch, SourcePosition, decode_events_payload
+from common.contracts import (
+    GameEvent,
+    RawLineBatch,
+    SourcePosition,
+    decode_events_payload,
+    encode_game_event,
+)
 from common.errors import InvalidMessage
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -67,3 +73,43 @@ class TestRawLineBatch:
         )
 
         assert batch.batch_id == "demo:f:7"
+
+
+class TestEncodeGameEvent:
+    def test_fast_encoding_decodes_strictly_to_the_same_event(self):
+        """The parser's model-free encoder produces exactly the GameEvent the model would."""
+        observed = datetime(2026, 11, 27, 12, 0, 1, tzinfo=UTC)
+        stamp = datetime(2026, 11, 27, 12, 0)  # noqa: DTZ001 - the log has no zone
+        expected = GameEvent(
+            id="s:f:7",
+            server="s",
+            type="kick",
+            ts=stamp,
+            observed_at=observed,
+            player="Jörg",
+            message="afk",
+            data={"actor": "<server>"},
+            raw="2026-11-27 12:00:00 [KICK] Jörg was kicked by <server>. Reason: afk.",
+            source=SourcePosition(file_id="f", generation=2, offset=7),
+            pattern="kick",
+            channel="mod-log",
+            flags=("truncated",),
+        )
+
+        payload = encode_game_event(
+            id="s:f:7",
+            server="s",
+            type="kick",
+            ts=stamp,
+            observed_at=observed,
+            player="Jörg",
+            message="afk",
+            data={"actor": "<server>"},
+            raw=expected.raw,
+            source=("f", 2, 7),
+            pattern="kick",
+            channel="mod-log",
+            flags=("truncated",),
+        )
+
+        assert GameEvent.from_json(payload, strict=True) == expected

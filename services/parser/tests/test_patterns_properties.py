@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from common.contracts import RawLineBatch
+from common.contracts import GameEvent, RawLineBatch
 from parser.events import events_from_batch
 from parser.patterns.engine import PatternSet, PatternSpec
 from parser.patterns.loader import SHIPPED_PACKS, load_patterns
@@ -39,12 +39,14 @@ class TestParserProperties:
             read_at=datetime.now(UTC),
         )
 
-        events, unmatched = events_from_batch(batch, PATTERNS, observed_at=datetime.now(UTC))
+        encoded, unmatched = events_from_batch(batch, PATTERNS, observed_at=datetime.now(UTC))
+        events = [GameEvent.from_json(e.payload, strict=True) for e in encoded]
 
         assert len(events) + unmatched == len(lines)
         offsets = [e.source.offset for e in events if e.source]
         assert offsets == sorted(offsets)
         assert all(e.raw == lines[e.source.offset // 10] for e in events if e.source)
+        assert [e.id for e in events] == [e.id for e in encoded]
 
     def test_pathological_pattern_and_input_complete(self):
         """A pattern that makes backtracking engines explode runs on RE2 and returns promptly."""

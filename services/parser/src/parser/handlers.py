@@ -64,7 +64,7 @@ class ParseHandler:
             lines += len(batch.lines)
             unmatched += missed
             outgoing.extend(
-                Outgoing(self._topology.event_subject(e.server, e.type), e.to_json(), e.id)
+                Outgoing(self._topology.event_subject(e.server, e.type), e.payload, e.id)
                 for e in events
             )
         await publish_confirmed(self._js, outgoing)

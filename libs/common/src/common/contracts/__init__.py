@@ -2,7 +2,13 @@
 
 from common.contracts._base import WireModel
 from common.contracts.alerts import Alert, AlertType, Severity
-from common.contracts.events import EVENT_TYPE_PATTERN, EventType, GameEvent, SourcePosition
+from common.contracts.events import (
+    EVENT_TYPE_PATTERN,
+    EventType,
+    GameEvent,
+    SourcePosition,
+    encode_game_event,
+)
 from common.contracts.metrics import MetricSample
 from common.contracts.raw import RawLineBatch, line_id
 from common.contracts.stream_payloads import EventsStreamPayload, decode_events_payload
@@ -20,5 +26,6 @@ __all__ = [
     "SourcePosition",
     "WireModel",
     "decode_events_payload",
+    "encode_game_event",
     "line_id",
 ]
