@@ -1,1 +1,1 @@
-"""Benchmarks (``make bench``): each prints its figure beside a baseline measured in the same run."""
+"""Benchmarks (``make bench``): each prints its figure beside a same-run baseline."""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
 from datetime import datetime
+from typing import NamedTuple
 
 from common.contracts import RawLineBatch, encode_game_event
 from parser.patterns.engine import PatternSet

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import enum
 import re
-from typing import NamedTuple
 from datetime import datetime
+from typing import NamedTuple
 
 _DATED = re.compile(r"(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d) ")
 ENGINE_PREFIX = re.compile(r" {0,12}(\d+\.\d{3}) ")

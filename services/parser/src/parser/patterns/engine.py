@@ -11,12 +11,11 @@ times faster on bytes than on ``str``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
-
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import re2
 
@@ -140,7 +139,7 @@ _TAG_PREFIX = re.compile(r"\^\\\[([A-Za-z0-9_-]+)\\\]")
 
 
 def literal_tag(regex: str) -> str | None:
-    """The ``TAG`` of a regex that can only match bodies starting with ``[TAG]``, else None.
+    r"""The ``TAG`` of a regex that can only match bodies starting with ``[TAG]``, else None.
 
     True when the regex begins with ``^\\[TAG\\]`` and has no alternation outside groups
     (``^\\[A\\] x|y`` could match ``y`` anywhere, so it has no tag).
