@@ -40,7 +40,14 @@ RUNNER = textwrap.dedent(
     cfg = json.loads(sys.argv[1])
     specs = [ProcessSpec(name, argv) for name, argv in cfg["children"]]
     policy = BackoffPolicy(initial_s=cfg.get("initial_s", 1.0))
-    sys.exit(Supervisor(specs, policy=policy, stop_timeout_s=cfg.get("stop_s", 10.0)).run())
+    sys.exit(
+        Supervisor(
+            specs,
+            policy=policy,
+            stop_timeout_s=cfg.get("stop_s", 10.0),
+            duplicate_signal_window_s=cfg.get("window_s", 1.0),
+        ).run()
+    )
     """
 )
 
@@ -281,7 +288,9 @@ class TestSupervisorProcess:
 
     def test_second_signal_skips_the_grace_period(self, start_supervisor):
         """A second Ctrl-C kills a child ignoring SIGTERM at once instead of after the timeout."""
-        process, lines = start_supervisor([("stubborn", python(IGNORES_SIGTERM))], stop_s=300)
+        process, lines = start_supervisor(
+            [("stubborn", python(IGNORES_SIGTERM))], stop_s=300, window_s=0
+        )
         pid = int(lines.expect(r"^stubborn +\| ready (\d+)")[1])
 
         process.send_signal(signal.SIGINT)
@@ -290,6 +299,17 @@ class TestSupervisorProcess:
 
         assert process.wait(timeout=30) == 0
         assert wait_gone([pid]) == []
+
+    def test_duplicate_ctrl_c_is_one_graceful_stop(self, start_supervisor):
+        """The same Ctrl-C delivered twice at once (terminal + uv) still stops children gently."""
+        process, lines = start_supervisor([("gentle", python(SLEEPER))], stop_s=300)
+        lines.expect(r"^gentle +\| ready (\d+)")
+
+        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)
+
+        assert process.wait(timeout=30) == 0
+        assert "second signal" not in lines.rest()
 
     def test_crashed_child_is_restarted(self, start_supervisor, tmp_path: Path):
         """A child that exits 1 on its first run is started again and then keeps running."""

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -102,6 +103,10 @@ class _Child:
     process: asyncio.subprocess.Process | None = None
 
 
+DUPLICATE_SIGNAL_WINDOW_S = 1.0
+"""Signals this close to the first count as one (see :meth:`Supervisor.request_stop`)."""
+
+
 class Supervisor:
     """Runs ``specs`` until SIGINT/SIGTERM (or until every child has exited cleanly).
 
@@ -118,6 +123,7 @@ class Supervisor:
         policy: BackoffPolicy | None = None,
         stop_timeout_s: float = 10.0,
         min_width: int = 0,
+        duplicate_signal_window_s: float = DUPLICATE_SIGNAL_WINDOW_S,
     ) -> None:
         names = [spec.name for spec in specs]
         if len(set(names)) != len(names):
@@ -132,6 +138,7 @@ class Supervisor:
         self._width = max([min_width, len(SUPERVISOR_NAME), *(len(name) for name in names)])
         self._policy = policy if policy is not None else BackoffPolicy()
         self._stop_timeout_s = stop_timeout_s
+        self._duplicate_window_s = duplicate_signal_window_s
         self._stop_requested: asyncio.Event | None = None
         self._force: asyncio.Event | None = None
         self._stopping = False
@@ -144,6 +151,7 @@ class Supervisor:
         """Run inside the current event loop; see ``run``. Returns 1 only on an internal error."""
         self._stop_requested = asyncio.Event()
         self._force = asyncio.Event()
+        self._first_stop_at = 0.0
         loop = asyncio.get_running_loop()
         signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
         for sig in signals:
@@ -169,14 +177,23 @@ class Supervisor:
         return 1 if failures else 0
 
     def request_stop(self) -> None:
-        """Begin the shutdown (what SIGINT/SIGTERM do); a second call skips the grace period."""
+        """Begin the shutdown (what SIGINT/SIGTERM do); a second call skips the grace period.
+
+        A repeat within :data:`DUPLICATE_SIGNAL_WINDOW_S` is the same Ctrl-C delivered twice
+        (the terminal signals the whole foreground group and ``uv run`` forwards it again), not
+        an impatient user, so it is ignored.
+        """
         if self._stop_requested is None:
             return
+        now = time.monotonic()
         if self._stop_requested.is_set():
+            if now - self._first_stop_at < self._duplicate_window_s:
+                return
             assert self._force is not None
             self._say("second signal: killing every child now")
             self._force.set()
             return
+        self._first_stop_at = now
         self._say("stopping: SIGTERM to every child")
         self._stop_requested.set()
 
