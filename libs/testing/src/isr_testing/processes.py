@@ -30,7 +30,7 @@ class ServiceProcess:
         with self.log_path.open("ab") as log:
             log.write(f"--- start #{self.starts + 1}\n".encode())
             log.flush()
-            self._proc = subprocess.Popen(  # noqa: S603 - our own entry point
+            self._proc = subprocess.Popen(
                 [sys.executable, "-m", "isr_cli", *self.args],
                 env=self.env,
                 stdout=log,
