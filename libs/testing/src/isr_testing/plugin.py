@@ -24,6 +24,8 @@ import pytest
 from isr_testing import nats as nats_helpers
 from isr_testing import postgres as postgres_helpers
 
+pytest_plugins = ["isr_testing.fakediscord.fixtures"]  # the fake_discord fixture
+
 if TYPE_CHECKING:
     from isr_cli.infra.nats import EmbeddedNats
     from isr_cli.infra.postgres import LocalPostgres
