@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import sys
 
-from benchmarks import corpus, parse
+import importlib
+
+from benchmarks import corpus
+
+#: name -> module with ``run(lines) -> dict``; `python -m benchmarks NAME ...` picks some.
+BENCHMARKS = {
+    "parse": "benchmarks.parse",
+    "ingestion": "benchmarks.ingestion",
+}
 
 
 def main(argv: list[str]) -> int:
     """Run the chosen benchmarks (all by default)."""
-    chosen = set(argv) or {"parse"}
+    unknown = set(argv) - set(BENCHMARKS)
+    if unknown:
+        print(f"unknown benchmark(s) {sorted(unknown)}; choose from {sorted(BENCHMARKS)}")
+        return 2
+    chosen = [name for name in BENCHMARKS if not argv or name in argv]
     lines = corpus.generate(1_000_000)
-    print(f"corpus: {len(lines):,} lines")
-    if "parse" in chosen:
-        parse.run(lines)
+    print(f"corpus: {len(lines):,} lines (seed 1234)")
+    for name in chosen:
+        print(f"== {name}")
+        importlib.import_module(BENCHMARKS[name]).run(lines)
     return 0
 
 

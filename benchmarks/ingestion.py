@@ -1,0 +1,339 @@
+"""Tailer + parser end to end: throughput, latency, idle CPU and memory.
+
+Each figure is printed beside a baseline measured in the same run that works the way the
+original bot did (original-isr.md §4.1): read one line per loop iteration, sleep 0.1 s whenever
+``readline()`` returns nothing, try every pattern in priority order with stdlib ``re``, and
+publish each event on its own (awaiting the acknowledgement) into the same JetStream stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import nats
+from nats.js import JetStreamContext
+
+from benchmarks.parse import _baseline_patterns
+from common.topology import Topology
+from isr_cli.infra import EmbeddedNats
+
+_CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _config(root: Path, log: Path) -> Path:
+    config = root / "config"
+    config.mkdir()
+    (config / "servers.yml").write_text(
+        f"servers:\n  bench:\n    log_path: {log}\n    log_start: beginning\n"
+        "    rcon:\n      enabled: false\n"
+    )
+    return config
+
+
+def _env(url: str, prefix: str, config: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ISR_NATS_URL": url,
+        "ISR_PREFIX": prefix,
+        "ISR_CONFIG_DIR": str(config),
+        "ISR_HEALTH_ENABLED": "false",
+        "ISR_LOG_LEVEL": "warning",
+        "ISR_LOG_FORMAT": "json",
+    }
+
+
+@contextmanager
+def _services(
+    names: list[list[str]], env: dict[str, str]
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs = [
+        subprocess.Popen(  # noqa: S603 - our own entry point
+            [sys.executable, "-m", "isr_cli", *args], env=env, stdout=subprocess.DEVNULL
+        )
+        for args in names
+    ]
+    try:
+        yield procs
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(30)
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLK_TCK
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def _event_count(js: JetStreamContext, stream: str) -> int:
+    try:
+        return (await js.stream_info(stream)).state.messages
+    except Exception:  # noqa: BLE001 - the stream appears when the services start
+        return 0
+
+
+async def _wait_count(js: JetStreamContext, stream: str, expected: int, timeout_s: float) -> float:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if await _event_count(js, stream) >= expected:
+            return time.monotonic()
+        await asyncio.sleep(0.05)  # polling the server for a figure, not synchronisation
+    msg = f"only {await _event_count(js, stream)} of {expected} events after {timeout_s} s"
+    raise RuntimeError(msg)
+
+
+# -- the original's way, as a baseline -----------------------------------------------------------
+
+
+async def _baseline_tail(
+    log: Path, js: JetStreamContext, subject: str, stop: asyncio.Event, *, until_lines: int = 0
+) -> int:
+    """One line per loop, 0.1 s poll, stdlib patterns in order, one awaited publish per event."""
+    patterns = _baseline_patterns()
+    seen = 0
+    with log.open(encoding="utf-8", errors="replace") as f:
+        while not stop.is_set():
+            line = f.readline()
+            if not line:
+                if until_lines and seen >= until_lines:
+                    break
+                await asyncio.sleep(0.1)
+                continue
+            seen += 1
+            text = line.rstrip("\r\n")
+            for event_type, regex in patterns:
+                m = regex.search(text)
+                if m is not None:
+                    await js.publish(f"{subject}.{event_type}", text.encode())
+                    break
+    return seen
+
+
+# -- throughput ------------------------------------------------------------------------------------
+
+
+async def throughput(url: str, root: Path, lines: list[str]) -> dict[str, float]:
+    """Lines/s from a pre-written log to events acknowledged in the stream."""
+    log = root / "throughput.log"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = _expected_events(lines)
+    prefix = "bthr"
+    topo = Topology(prefix)
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    (root / "thr").mkdir()
+    env = _env(url, prefix, _config(root / "thr", log))
+    start = time.monotonic()
+    with _services([["tailer", "--server", "bench"], ["parser"]], env) as procs:
+        done = await _wait_count(js, topo.events_stream, expected, timeout_s=300)
+        rss = {"tailer": _rss_mb(procs[0].pid), "parser": _rss_mb(procs[1].pid)}
+    ours = len(lines) / (done - start)
+
+    base_lines = lines[:100_000]
+    base_log = root / "baseline.log"
+    base_log.write_text("\n".join(base_lines) + "\n", encoding="utf-8")
+    btopo = Topology("bbase")
+    await btopo.ensure(js)
+    stop = asyncio.Event()
+    t0 = time.monotonic()
+    await _baseline_tail(
+        base_log, js, btopo.events_filter("bench")[:-2], stop, until_lines=len(base_lines)
+    )
+    theirs = len(base_lines) / (time.monotonic() - t0)
+    await nc.close()
+    print(
+        f"end to end: {ours:,.0f} lines/s ({len(lines):,} lines, {expected:,} events, tailer + "
+        f"1 parser) vs baseline {theirs:,.0f} lines/s -> {ours / theirs:.1f}x; "
+        "target >= 100,000 lines/s sustained"
+    )
+    print(
+        f"memory after the run: tailer {rss['tailer']:.0f} MB, parser {rss['parser']:.0f} MB "
+        "RSS; target < 100 MB each"
+    )
+    return {"e2e_lines_per_s": ours, "e2e_baseline_lines_per_s": theirs, **rss}
+
+
+def _expected_events(lines: list[str]) -> int:
+    from parser.patterns.loader import load_patterns  # noqa: PLC0415
+
+    patterns = load_patterns(None).patterns
+    assert patterns is not None
+    return sum(1 for line in lines if patterns.scan(line) is not None)
+
+
+# -- latency ---------------------------------------------------------------------------------------
+
+_MARK = re.compile(r"lat-(\d+)")
+
+
+class _Appender(threading.Thread):
+    """Appends one [JOIN] line every 1/rate s and records when each was written."""
+
+    def __init__(self, log: Path, rate: float, count: int) -> None:
+        super().__init__(daemon=True)
+        self.log, self.rate, self.count = log, rate, count
+        self.written: dict[int, float] = {}
+
+    def run(self) -> None:
+        with self.log.open("a", encoding="utf-8") as f:
+            start = time.monotonic()
+            for i in range(self.count):
+                target = start + i / self.rate
+                delay = target - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)  # pacing the load, not synchronisation
+                f.write(f"2026-11-27 12:00:00 [JOIN] lat-{i} joined the game\n")
+                f.flush()
+                self.written[i] = time.monotonic()
+
+
+async def _measure_latency(
+    js: JetStreamContext, subject: str, log: Path, count: int
+) -> list[float]:
+    received: dict[int, float] = {}
+    done = asyncio.Event()
+
+    async def on_msg(msg: object) -> None:
+        m = _MARK.search(msg.data.decode(errors="replace"))  # type: ignore[attr-defined]
+        if m:
+            received[int(m.group(1))] = time.monotonic()
+            if len(received) >= count:
+                done.set()
+
+    sub = await js.subscribe(subject, cb=on_msg)
+    appender = _Appender(log, 1000.0, count)
+    appender.start()
+    try:
+        await asyncio.wait_for(done.wait(), count / 1000 + 60)
+    finally:
+        await sub.unsubscribe()
+    appender.join()
+    return sorted((received[i] - appender.written[i]) * 1000 for i in received)
+
+
+def _pct(values: list[float], q: float) -> float:
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+async def latency(url: str, root: Path, count: int = 10_000) -> dict[str, float]:
+    """Append-to-event-published latency at 1,000 lines/s."""
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    folder = root / "lat"
+    folder.mkdir()
+    log = folder / "console.log"
+    log.write_text("")
+    prefix = "blat"
+    env = _env(url, prefix, _config(folder, log))
+    with _services([["tailer", "--server", "bench"], ["parser"]], env):
+        topo = Topology(prefix)
+        await _wait_stream(js, topo.events_stream)
+        await asyncio.sleep(1.0)  # let both services finish starting before the clock runs
+        ours = await _measure_latency(js, topo.events_filter("bench"), log, count)
+
+    base_folder = root / "lat-base"
+    base_folder.mkdir()
+    base_log = base_folder / "console.log"
+    base_log.write_text("")
+    btopo = Topology("blatbase")
+    await btopo.ensure(js)
+    stop = asyncio.Event()
+    tail = asyncio.create_task(
+        _baseline_tail(base_log, js, btopo.events_filter("bench")[:-2], stop)
+    )
+    theirs = await _measure_latency(js, btopo.events_filter("bench"), base_log, count // 5)
+    stop.set()
+    await tail
+    await nc.close()
+    print(
+        f"latency at 1,000 lines/s: p50 {_pct(ours, 0.5):.1f} ms, p99 {_pct(ours, 0.99):.1f} ms "
+        f"({len(ours):,} lines) vs baseline p50 {_pct(theirs, 0.5):.1f} ms, "
+        f"p99 {_pct(theirs, 0.99):.1f} ms; target p99 <= 50 ms"
+    )
+    return {"latency_p50_ms": _pct(ours, 0.5), "latency_p99_ms": _pct(ours, 0.99)}
+
+
+async def _wait_stream(js: JetStreamContext, stream: str) -> None:
+    for _ in range(300):
+        try:
+            await js.stream_info(stream)
+        except Exception:  # noqa: BLE001
+            await asyncio.sleep(0.1)
+        else:
+            return
+
+
+# -- idle CPU ----------------------------------------------------------------------------------------
+
+_BASELINE_IDLE = """
+import sys, time
+from pathlib import Path
+path = Path(sys.argv[1])
+with path.open() as f:
+    f.seek(0, 2)
+    while True:
+        if not path.exists():
+            time.sleep(0.1); continue
+        line = f.readline()
+        if not line:
+            time.sleep(0.1)
+"""
+
+
+def idle_cpu(url: str, root: Path, seconds: float = 20.0) -> dict[str, float]:
+    """CPU share of a tailer following a log nobody writes to."""
+    folder = root / "idle"
+    folder.mkdir()
+    log = folder / "console.log"
+    log.write_text("x\n")
+    env = _env(url, "bidle", _config(folder, log))
+    with _services([["tailer", "--server", "bench"]], env) as procs:
+        time.sleep(5)  # let start-up finish before measuring the idle state
+        pid = procs[0].pid
+        c0, t0 = _cpu_s(pid), time.monotonic()
+        time.sleep(seconds)
+        ours = (_cpu_s(pid) - c0) / (time.monotonic() - t0) * 100
+        rss = _rss_mb(pid)
+    base = subprocess.Popen([sys.executable, "-c", _BASELINE_IDLE, str(log)])  # noqa: S603
+    try:
+        time.sleep(1)
+        c0, t0 = _cpu_s(base.pid), time.monotonic()
+        time.sleep(seconds)
+        theirs = (_cpu_s(base.pid) - c0) / (time.monotonic() - t0) * 100
+    finally:
+        base.kill()
+        base.wait()
+    print(
+        f"idle tailer: {ours:.2f} % of a core, {rss:.0f} MB RSS vs baseline 0.1 s poll loop "
+        f"{theirs:.2f} % of a core; target < 1 %"
+    )
+    return {"idle_cpu_percent": ours, "idle_baseline_cpu_percent": theirs}
+
+
+def run(lines: list[str]) -> dict[str, float]:
+    """All ingestion benchmarks against one embedded nats-server."""
+    results: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedNats(Path(tmp) / "nats") as server:
+        root = Path(tmp)
+        results |= asyncio.run(throughput(server.url, root, lines))
+        results |= asyncio.run(latency(server.url, root))
+        results |= idle_cpu(server.url, root)
+    return results
