@@ -57,7 +57,7 @@ def _services(
     names: list[list[str]], env: dict[str, str]
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     procs = [
-        subprocess.Popen(  # noqa: S603 - our own entry point
+        subprocess.Popen(
             [sys.executable, "-m", "isr_cli", *args], env=env, stdout=subprocess.DEVNULL
         )
         for args in names
@@ -86,7 +86,7 @@ def _rss_mb(pid: int) -> float:
 async def _event_count(js: JetStreamContext, stream: str) -> int:
     try:
         return (await js.stream_info(stream)).state.messages
-    except Exception:  # noqa: BLE001 - the stream appears when the services start
+    except Exception:
         return 0
 
 
@@ -100,7 +100,7 @@ async def _wait_count(js: JetStreamContext, stream: str, expected: int, timeout_
     raise RuntimeError(msg)
 
 
-# -- the original's way, as a baseline -----------------------------------------------------------
+# -- the original's way, as a baseline ---------------------------------------------------
 
 
 async def _baseline_tail(
@@ -127,7 +127,7 @@ async def _baseline_tail(
     return seen
 
 
-# -- throughput ------------------------------------------------------------------------------------
+# -- throughput --------------------------------------------------------------------------
 
 
 async def throughput(url: str, root: Path, lines: list[str]) -> dict[str, float]:
@@ -179,7 +179,7 @@ def _expected_events(lines: list[str]) -> int:
     return sum(1 for line in lines if patterns.scan(line) is not None)
 
 
-# -- latency ---------------------------------------------------------------------------------------
+# -- latency -----------------------------------------------------------------------------
 
 _MARK = re.compile(r"lat-(\d+)")
 
@@ -275,13 +275,13 @@ async def _wait_stream(js: JetStreamContext, stream: str) -> None:
     for _ in range(300):
         try:
             await js.stream_info(stream)
-        except Exception:  # noqa: BLE001
+        except Exception:
             await asyncio.sleep(0.1)
         else:
             return
 
 
-# -- idle CPU ----------------------------------------------------------------------------------------
+# -- idle CPU ----------------------------------------------------------------------------
 
 _BASELINE_IDLE = """
 import sys, time
@@ -312,7 +312,7 @@ def idle_cpu(url: str, root: Path, seconds: float = 20.0) -> dict[str, float]:
         time.sleep(seconds)
         ours = (_cpu_s(pid) - c0) / (time.monotonic() - t0) * 100
         rss = _rss_mb(pid)
-    base = subprocess.Popen([sys.executable, "-c", _BASELINE_IDLE, str(log)])  # noqa: S603
+    base = subprocess.Popen([sys.executable, "-c", _BASELINE_IDLE, str(log)])
     try:
         time.sleep(1)
         c0, t0 = _cpu_s(base.pid), time.monotonic()
