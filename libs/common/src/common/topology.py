@@ -40,6 +40,8 @@ class RetentionSettings:
     events_max_age_s: float = 30 * _DAY_S
     metrics_max_age_s: float = 7 * _DAY_S
     dead_letter_max_age_s: float = 30 * _DAY_S
+    audit_max_age_s: float = 90 * _DAY_S
+    """The audit stream keeps records this long; the audit_log table keeps them for good."""
     duplicate_window_s: float = 300.0
     """JetStream drops a re-published ``Nats-Msg-Id`` within this window."""
 
@@ -79,6 +81,14 @@ class Topology:
         """Request/reply subject of one history query."""
         return f"{self.prefix}.query.{_check_token(name, 'query')}"
 
+    def audit_subject(self, server: str) -> str:
+        """Subject of the audit records of privileged actions on one server."""
+        return f"{self.prefix}.audit.{_check_token(server, 'server')}"
+
+    def query_filter(self) -> str:
+        """Wildcard matching every history query subject (persistence serves them all)."""
+        return f"{self.prefix}.query.*"
+
     def dead_letter_subject(self, service: str) -> str:
         """Where a service parks messages it can never process."""
         return f"{self.prefix}.dlq.{_check_token(service, 'service')}"
@@ -104,6 +114,11 @@ class Topology:
         return f"{self.prefix.upper()}_METRICS"
 
     @property
+    def audit_stream(self) -> str:
+        """Stream of audit records."""
+        return f"{self.prefix.upper()}_AUDIT"
+
+    @property
     def dead_letter_stream(self) -> str:
         """Stream of messages that could never be processed."""
         return f"{self.prefix.upper()}_DLQ"
@@ -127,6 +142,7 @@ class Topology:
             limits(self.events_stream, [f"{self.prefix}.events.>"], r.events_max_age_s),
             limits(self.metrics_stream, [f"{self.prefix}.metrics.>"], r.metrics_max_age_s),
             limits(self.dead_letter_stream, [f"{self.prefix}.dlq.>"], r.dead_letter_max_age_s),
+            limits(self.audit_stream, [f"{self.prefix}.audit.>"], r.audit_max_age_s),
         ]
 
     # -- durable consumers ------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from common.contracts._base import WireModel
 from common.contracts.alerts import Alert, AlertType, Severity
+from common.contracts.audit import AuditRecord, AuditResult
 from common.contracts.events import (
     EVENT_TYPE_PATTERN,
     EventType,
@@ -10,22 +11,74 @@ from common.contracts.events import (
     encode_game_event,
 )
 from common.contracts.metrics import MetricSample
+from common.contracts.queries import (
+    QUERIES,
+    AlertHistoryReply,
+    AlertHistoryRequest,
+    AlertRecord,
+    EventRecord,
+    LastSeenReply,
+    LastSeenRequest,
+    LeaderboardEntry,
+    LeaderboardReply,
+    LeaderboardRequest,
+    MetricHistoryReply,
+    MetricHistoryRequest,
+    MetricPoint,
+    PlaytimeReply,
+    PlaytimeRequest,
+    QueryError,
+    QueryErrorCode,
+    QueryName,
+    QueryReply,
+    QueryRequest,
+    RecentEventsReply,
+    RecentEventsRequest,
+    Resolution,
+    decode_query_reply,
+)
 from common.contracts.raw import RawLineBatch, line_id
 from common.contracts.stream_payloads import EventsStreamPayload, decode_events_payload
 
 __all__ = [
     "EVENT_TYPE_PATTERN",
+    "QUERIES",
     "Alert",
+    "AlertHistoryReply",
+    "AlertHistoryRequest",
+    "AlertRecord",
     "AlertType",
+    "AuditRecord",
+    "AuditResult",
+    "EventRecord",
     "EventType",
     "EventsStreamPayload",
     "GameEvent",
+    "LastSeenReply",
+    "LastSeenRequest",
+    "LeaderboardEntry",
+    "LeaderboardReply",
+    "LeaderboardRequest",
+    "MetricHistoryReply",
+    "MetricHistoryRequest",
+    "MetricPoint",
     "MetricSample",
+    "PlaytimeReply",
+    "PlaytimeRequest",
+    "QueryError",
+    "QueryErrorCode",
+    "QueryName",
+    "QueryReply",
+    "QueryRequest",
     "RawLineBatch",
+    "RecentEventsReply",
+    "RecentEventsRequest",
+    "Resolution",
     "Severity",
     "SourcePosition",
     "WireModel",
     "decode_events_payload",
+    "decode_query_reply",
     "encode_game_event",
     "line_id",
 ]
