@@ -16,9 +16,10 @@ class ParserSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ISR_PARSER_", extra="ignore", frozen=True)
 
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
-    batch_size: int = Field(default=16, gt=0)
+    batch_size: int = Field(default=8, gt=0)
     """Raw batches fetched per pull (``ISR_PARSER_BATCH_SIZE``). A raw batch holds up to
-    256 KiB of lines during a burst, so 16 bounds one pull to a few MB of work."""
+    64 KiB of lines during a burst, so 8 bounds one pull (and the worker's memory) while
+    still handing it thousands of lines at a time."""
     durable: str = "parser"
     """Name of the durable consumer all workers share."""
     packs: Annotated[tuple[str, ...], NoDecode] = ("vanilla", "engine")
