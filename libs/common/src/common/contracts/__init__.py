@@ -38,6 +38,18 @@ from common.contracts.queries import (
     decode_query_reply,
 )
 from common.contracts.raw import RawLineBatch, line_id
+from common.contracts.rcon import (
+    AnyRconRequest,
+    RconError,
+    RconErrorCode,
+    RconOp,
+    RconReply,
+    RconRequest,
+    RconRequestBase,
+    RconResult,
+    decode_rcon_request,
+    encode_rcon_request,
+)
 from common.contracts.stream_payloads import EventsStreamPayload, decode_events_payload
 
 __all__ = [
@@ -48,6 +60,7 @@ __all__ = [
     "AlertHistoryRequest",
     "AlertRecord",
     "AlertType",
+    "AnyRconRequest",
     "AuditRecord",
     "AuditResult",
     "EventRecord",
@@ -71,6 +84,13 @@ __all__ = [
     "QueryReply",
     "QueryRequest",
     "RawLineBatch",
+    "RconError",
+    "RconErrorCode",
+    "RconOp",
+    "RconReply",
+    "RconRequest",
+    "RconRequestBase",
+    "RconResult",
     "RecentEventsReply",
     "RecentEventsRequest",
     "Resolution",
@@ -79,6 +99,8 @@ __all__ = [
     "WireModel",
     "decode_events_payload",
     "decode_query_reply",
+    "decode_rcon_request",
     "encode_game_event",
+    "encode_rcon_request",
     "line_id",
 ]

@@ -18,6 +18,8 @@ class AlertType(enum.StrEnum):
     UPS_RECOVERED = "ups_recovered"
     RCON_DOWN = "rcon_down"
     RCON_UP = "rcon_up"
+    RCON_AUTH_FAILED = "rcon_auth_failed"
+    RCON_STATUS = "rcon_status"
     PATTERNS_INVALID = "patterns_invalid"
     CONFIG_INVALID = "config_invalid"
 

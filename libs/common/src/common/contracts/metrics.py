@@ -39,3 +39,13 @@ class MetricSample(WireModel):
     """Factorio version."""
     rcon_up: bool = True
     """False when the sample records that RCON could not be reached."""
+    scheduled_at: datetime | None = None
+    """When the sample was due; ``sampled_at - scheduled_at`` is the poller's lateness."""
+    ups_method: Literal["time_command", "lua_tick"] | None = None
+    """How UPS was measured: game time from ``/time`` (achievement-safe) or ``game.tick``."""
+    ups_error: float | None = None
+    """Bound on the UPS estimate's error (+/- UPS) from the reading's resolution."""
+    ups_window_s: float | None = None
+    """Wall-clock span the UPS estimate covers."""
+    game_speed: float | None = None
+    """``game.speed`` when known (Lua metrics, or set through the poller)."""
