@@ -46,6 +46,10 @@ class Surface:
     display_name: str
     ticks_per_day: int = 25000
     evolution: Evolution = field(default_factory=Evolution)
+    daytime_offset: float = 0.0
+    """Added to the tick-derived daytime (set by writing `surface.daytime`)."""
+    frozen_daytime: float | None = None
+    """The daytime while `freeze_daytime` is true."""
 
 
 def _default_surfaces() -> list[Surface]:
@@ -194,7 +198,27 @@ class GameState:
 
     def daytime(self, surface: Surface) -> float:
         """`surface.daytime` in [0, 1), derived from the tick and the surface's day length."""
-        return (self.tick % surface.ticks_per_day) / surface.ticks_per_day
+        if surface.frozen_daytime is not None:
+            return surface.frozen_daytime
+        running = (self.tick % surface.ticks_per_day) / surface.ticks_per_day
+        return (running + surface.daytime_offset) % 1.0
+
+    def set_daytime(self, surface: Surface, daytime: float) -> None:
+        """`surface.daytime = daytime`: the clock continues from there (unless frozen)."""
+        if surface.frozen_daytime is not None:
+            surface.frozen_daytime = daytime
+            return
+        running = (self.tick % surface.ticks_per_day) / surface.ticks_per_day
+        surface.daytime_offset = (daytime - running) % 1.0
+
+    def set_freeze_daytime(self, surface: Surface, is_frozen: bool) -> None:
+        """`surface.freeze_daytime = is_frozen`: stop or restart the surface's clock."""
+        if is_frozen and surface.frozen_daytime is None:
+            surface.frozen_daytime = self.daytime(surface)
+        elif not is_frozen and surface.frozen_daytime is not None:
+            daytime = surface.frozen_daytime
+            surface.frozen_daytime = None
+            self.set_daytime(surface, daytime)
 
     # -- players ----------------------------------------------------------------------------
 

@@ -9,9 +9,10 @@ part of Factorio 2.0's that a poller or an admin tool touches:
 - `game.tick`, `game.ticks_played`, `game.speed` (writable), `game.tick_paused` (writable),
   `game.players`, `game.connected_players`, `game.get_player`, `game.surfaces`,
   `game.get_surface`, `game.forces`, `game.player` (nil over RCON, facts §4.4), `game.print`;
-- `LuaPlayer` name/index/connected/admin/online_time, `LuaSurface` name/index/daytime/
-  ticks_per_day/map_gen_settings.seed, `LuaForce` technologies (name/researched/enabled/level),
-  `get_evolution_factor(surface?)` (2.0 signature, facts §4.4);
+- `LuaPlayer` name/index/connected/admin/online_time, `LuaSurface` name/index/daytime
+  (writable)/freeze_daytime (writable, boolean)/ticks_per_day/map_gen_settings.seed,
+  `LuaForce` technologies (name/researched (writable)/enabled/level),
+  `research_all_technologies()`, `get_evolution_factor(surface?)` (2.0 signature, facts §4.4);
 - `helpers.table_to_json` (2.0 location; `game.table_to_json` errors as in 2.0);
 - `storage`, `table_size`, `log`/`print` (they go to other sinks in Factorio, so here nowhere).
 
@@ -59,6 +60,8 @@ local function object(class, fields, setters)
         error(class .. "::" .. tostring(k) .. " is read only.", 2)
       end
       set(v)
+      -- Reading a property after writing it in the same command sees the new value.
+      fields[k] = v
     end,
     __metatable = class,
   })
@@ -118,10 +121,27 @@ local function build_api(snap, out, writes)
 
   local surfaces_by_name, surfaces, evolution = {}, {}, {}
   for i, s in ipairs(snap.surfaces) do
-    local surface = object("LuaSurface", {
+    local fields = {
       name = s.name, index = i, daytime = s.daytime, ticks_per_day = s.ticks_per_day,
-      valid = true, object_name = "LuaSurface",
+      freeze_daytime = s.freeze_daytime, valid = true, object_name = "LuaSurface",
       map_gen_settings = object("MapGenSettings", {seed = snap.seed}),
+    }
+    local function surface_write(key, value)
+      writes.surfaces = writes.surfaces or {}
+      local w = writes.surfaces[s.name] or {}
+      w[key] = value
+      writes.surfaces[s.name] = w
+      fields[key] = value
+    end
+    local surface = object("LuaSurface", fields, {
+      daytime = function(v)
+        if type(v) ~= "number" or v < 0 or v > 1 then error("Invalid daytime.", 3) end
+        surface_write("daytime", v)
+      end,
+      freeze_daytime = function(v)
+        if type(v) ~= "boolean" then error("Invalid freeze_daytime: expected boolean.", 3) end
+        surface_write("freeze_daytime", v)
+      end,
     })
     surfaces[i] = surface
     surfaces_by_name[s.name] = surface
@@ -129,10 +149,23 @@ local function build_api(snap, out, writes)
   end
 
   local techs_by_name, techs = {}, {}
+  local function research_write(fields, value)
+    writes.research = writes.research or {}
+    writes.research[fields.name] = value
+    fields.researched = value
+  end
+  local tech_fields = {}
   for i, t in ipairs(snap.technologies) do
-    local tech = object("LuaTechnology", {
+    local fields = {
       name = t.name, researched = t.researched, enabled = true, level = 1, valid = true,
       object_name = "LuaTechnology",
+    }
+    tech_fields[i] = fields
+    local tech = object("LuaTechnology", fields, {
+      researched = function(v)
+        if type(v) ~= "boolean" then error("Invalid researched: expected boolean.", 3) end
+        research_write(fields, v)
+      end,
     })
     techs[i] = tech
     techs_by_name[t.name] = tech
@@ -161,6 +194,9 @@ local function build_api(snap, out, writes)
       name = name, index = i, technologies = technologies, players = players,
       connected_players = connected, research_progress = 0, current_research = NIL,
       get_evolution_factor = get_evolution_factor, valid = true, object_name = "LuaForce",
+      research_all_technologies = function()
+        for _, fields in ipairs(tech_fields) do research_write(fields, true) end
+      end,
     })
     forces[i] = force
     forces_by_name[name] = force
@@ -322,6 +358,7 @@ class LuaSandbox:
                 {
                     "name": s.name,
                     "daytime": state.daytime(s),
+                    "freeze_daytime": s.frozen_daytime is not None,
                     "ticks_per_day": s.ticks_per_day,
                     "evolution": s.evolution.factor,
                 }
@@ -331,6 +368,18 @@ class LuaSandbox:
                 {"name": name, "researched": done} for name, done in state.technologies.items()
             ],
         }
+
+    def _apply_surface_writes(self, surfaces: Any) -> None:
+        if surfaces is None:
+            return
+        for name, changes in surfaces.items():
+            surface = self._state.surfaces[name.decode("utf-8")]
+            daytime = changes[b"daytime"]
+            if daytime is not None:
+                self._state.set_daytime(surface, float(daytime))
+            freeze = changes[b"freeze_daytime"]
+            if freeze is not None:
+                self._state.set_freeze_daytime(surface, bool(freeze))
 
     def run(self, code: str) -> LuaResult:
         """Run `code`; side effects on `game.speed` and `game.tick_paused` reach the state."""
@@ -342,6 +391,11 @@ class LuaSandbox:
         tick_paused = writes[b"tick_paused"]
         if tick_paused is not None:
             self._state.set_paused(bool(tick_paused))
+        self._apply_surface_writes(writes[b"surfaces"])
+        research = writes[b"research"]
+        if research is not None:
+            for name, is_researched in research.items():
+                self._state.technologies[name.decode("utf-8")] = bool(is_researched)
         text = output.decode("utf-8", errors="replace") + "\n" if count else ""
         if is_ok:
             return LuaResult(text)
