@@ -1,0 +1,199 @@
+"""A server's RCON link: one persistent connection, reopened on demand with backoff.
+
+:class:`RconLink` is what the poller and the command service share for one server. It opens
+the connection on first use and keeps it; when the connection is lost (server restart, a command
+timed out) the next command reconnects at once. When connecting fails, attempts are spaced by
+:class:`~rcon_poller.rcon.backoff.BackoffPolicy` (exponential with jitter; a long pause after a
+refused password), and commands fail fast with :class:`RconUnavailable` in between instead of
+queueing, so nothing hammers a server that is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from pydantic import SecretStr
+
+from rcon_poller.rcon.backoff import BackoffPolicy
+from rcon_poller.rcon.client import (
+    RconAuthError,
+    RconConnectError,
+    RconConnection,
+    RconError,
+    RconTimeout,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a server's RCON listens and how to log in."""
+
+    host: str
+    port: int
+    password: SecretStr
+    timeout_s: float
+    """Timeout of connect + login, and the default timeout of one command."""
+
+
+class RconUnavailable(RconError):
+    """There is no connection and none could be made now; nothing was sent."""
+
+    def __init__(self, reason: str, *, retry_in_s: float, is_auth_failure: bool) -> None:
+        self.reason = reason
+        self.retry_in_s = retry_in_s
+        self.is_auth_failure = is_auth_failure
+        super().__init__(f"RCON unavailable ({reason}); next attempt in {retry_in_s:.1f} s")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkState:
+    """A snapshot of the link, for health reports."""
+
+    is_connected: bool
+    connected_since: datetime | None
+    last_error: str | None
+    retry_in_s: float | None
+    failures: int
+    is_auth_failure: bool
+
+
+class RconLink:
+    """One server's RCON connection, reconnecting with backoff; safe for concurrent callers."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        policy: BackoffPolicy,
+        rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._endpoint = endpoint
+        self._policy = policy
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._monotonic = monotonic
+        self._lock = asyncio.Lock()
+        self._connection: RconConnection | None = None
+        self._connected_since: datetime | None = None
+        self._failures = 0
+        self._retry_at = 0.0
+        self._last_error: str | None = None
+        self._is_auth_failure = False
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """Where the link connects."""
+        return self._endpoint
+
+    @property
+    def state(self) -> LinkState:
+        """The link as it is now."""
+        connection = self._connection
+        is_connected = connection is not None and connection.is_open
+        retry_in_s = None if is_connected else max(0.0, self._retry_at - self._monotonic())
+        return LinkState(
+            is_connected=is_connected,
+            connected_since=self._connected_since if is_connected else None,
+            last_error=self._last_error,
+            retry_in_s=retry_in_s,
+            failures=self._failures,
+            is_auth_failure=self._is_auth_failure,
+        )
+
+    async def update_endpoint(self, endpoint: Endpoint) -> None:
+        """Use a new address or password; reconnects at once (a fixed password ends the pause)."""
+        if endpoint == self._endpoint:
+            return
+        self._endpoint = endpoint
+        self._failures = 0
+        self._retry_at = 0.0
+        self._is_auth_failure = False
+        await self.close("endpoint changed")
+
+    async def execute(self, command: str, *, timeout_s: float | None = None) -> str:
+        """Run one command, connecting first when needed.
+
+        Raises:
+            RconUnavailable: no connection could be made (or the link is backing off).
+            RconTimeout: no answer in time; the connection was closed.
+            RconConnectError: the connection broke while the command was in flight.
+            CommandTooLong: the command is too long; nothing was sent.
+        """
+        connection = await self._connect()
+        try:
+            return await connection.execute(
+                command, timeout_s=self._endpoint.timeout_s if timeout_s is None else timeout_s
+            )
+        except (RconTimeout, RconConnectError) as exc:
+            # A broken connection is retried at once by the next command; only failed
+            # connection attempts back off.
+            self._last_error = str(exc)
+            raise
+
+    async def execute_many(
+        self, commands: Sequence[str], *, timeout_s: float | None = None
+    ) -> list[str]:
+        """Run several commands pipelined on the one connection; replies in the same order."""
+        await self._connect()
+        results = await asyncio.gather(
+            *(self.execute(c, timeout_s=timeout_s) for c in commands), return_exceptions=True
+        )
+        replies: list[str] = []
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            replies.append(result)
+        return replies
+
+    async def close(self, reason: str = "closed") -> None:
+        """Close the connection (the next command reconnects)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close(reason)
+
+    async def _connect(self) -> RconConnection:
+        connection = self._connection
+        if connection is not None and connection.is_open:
+            return connection
+        async with self._lock:
+            connection = self._connection
+            if connection is not None and connection.is_open:
+                return connection
+            now = self._monotonic()
+            if now < self._retry_at:
+                raise RconUnavailable(
+                    self._last_error or "backing off",
+                    retry_in_s=self._retry_at - now,
+                    is_auth_failure=self._is_auth_failure,
+                )
+            endpoint = self._endpoint
+            try:
+                connection = await RconConnection.open(
+                    endpoint.host,
+                    endpoint.port,
+                    endpoint.password.get_secret_value(),
+                    timeout_s=endpoint.timeout_s,
+                )
+            except (RconConnectError, RconTimeout, RconAuthError) as exc:
+                is_auth_failure = isinstance(exc, RconAuthError)
+                self._failures += 1
+                self._is_auth_failure = is_auth_failure
+                self._last_error = str(exc)
+                delay_s = self._policy.delay_s(
+                    self._failures, is_auth_failure=is_auth_failure, rng=self._rng
+                )
+                self._retry_at = self._monotonic() + delay_s
+                raise RconUnavailable(
+                    str(exc), retry_in_s=delay_s, is_auth_failure=is_auth_failure
+                ) from exc
+            self._connection = connection
+            self._connected_since = datetime.now(UTC)
+            self._failures = 0
+            self._is_auth_failure = False
+            self._last_error = None
+            return connection

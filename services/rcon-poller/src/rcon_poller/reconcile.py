@@ -1,0 +1,87 @@
+"""Leave (and join) reconciliation: the log's view of who is online against RCON's. Pure.
+
+Factorio does not always log ``[LEAVE]`` (a crash, a kick, a dropped connection; facts §3.3),
+and a ``[JOIN]`` can be lost with a log file. :class:`Reconciler` keeps the log's view: the
+set of players whose last ``join``/``leave`` event on the events stream was a join. Each metric
+sample brings RCON's view (``/players online``). A player online in one view and not in the
+other for at least ``grace_s`` (the time the log pipeline may take to deliver the event) gets a
+synthesised ``leave`` or ``join``, flagged ``reconciled``, and the log's view is corrected.
+
+Ids are stable: ``<server>:reconciled:<type>:<player digest>:<sequence>`` where ``sequence`` is
+the stream sequence of the player's last join/leave event (0 if none), so a poller that replays
+the stream after a restart computes the same ids and JetStream drops the repeats.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+JOIN = "join"
+LEAVE = "leave"
+RECONCILED_FLAG = "reconciled"
+"""The flag on synthesised events."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReconciledEvent:
+    """A join or leave the log missed."""
+
+    id: str
+    type: str
+    player: str
+
+
+class Reconciler:
+    """The log's view of one server's online players, corrected by RCON's."""
+
+    def __init__(self, server: str, *, grace_s: float) -> None:
+        self.server = server
+        self.grace_s = grace_s
+        self._online: set[str] = set()
+        self._last_seq: dict[str, int] = {}
+        self._mismatch_since: dict[tuple[str, str], datetime] = {}
+
+    @property
+    def log_online(self) -> frozenset[str]:
+        """Players the log says are online."""
+        return frozenset(self._online)
+
+    def observe_event(self, event_type: str, player: str, *, sequence: int) -> None:
+        """A join or leave from the events stream (ours included), in stream order."""
+        if sequence <= self._last_seq.get(player, 0):
+            return
+        self._last_seq[player] = sequence
+        if event_type == JOIN:
+            self._online.add(player)
+        elif event_type == LEAVE:
+            self._online.discard(player)
+
+    def observe_sample(self, online: Iterable[str], *, now: datetime) -> list[ReconciledEvent]:
+        """RCON's list of online players; returns the events to publish."""
+        rcon_online = set(online)
+        wanted = {(LEAVE, p) for p in self._online - rcon_online}
+        wanted |= {(JOIN, p) for p in rcon_online - self._online}
+        for key in list(self._mismatch_since):
+            if key not in wanted:
+                del self._mismatch_since[key]
+        events = []
+        for key in sorted(wanted):
+            since = self._mismatch_since.setdefault(key, now)
+            if (now - since).total_seconds() < self.grace_s:
+                continue
+            event_type, player = key
+            events.append(ReconciledEvent(self._event_id(event_type, player), event_type, player))
+            del self._mismatch_since[key]
+            if event_type == JOIN:
+                self._online.add(player)
+            else:
+                self._online.discard(player)
+        return events
+
+    def _event_id(self, event_type: str, player: str) -> str:
+        digest = hashlib.sha256(player.encode()).hexdigest()[:16]
+        sequence = self._last_seq.get(player, 0)
+        return f"{self.server}:{RECONCILED_FLAG}:{event_type}:{digest}:{sequence}"

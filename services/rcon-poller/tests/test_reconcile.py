@@ -1,0 +1,78 @@
+"""Leave and join reconciliation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from rcon_poller.reconcile import JOIN, LEAVE, Reconciler
+
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    """T0 plus ``seconds``."""
+    return T0 + timedelta(seconds=seconds)
+
+
+class TestReconciler:
+    def test_missing_leave_is_synthesised_after_the_grace(self):
+        """A player the log has online but RCON does not gets a leave once grace_s passed."""
+        reconciler = Reconciler("srv", grace_s=20)
+        reconciler.observe_event(JOIN, "Jörg", sequence=5)
+
+        early = reconciler.observe_sample([], now=at(0))
+        still_early = reconciler.observe_sample([], now=at(10))
+        due = reconciler.observe_sample([], now=at(20))
+
+        assert early == []
+        assert still_early == []
+        assert [(e.type, e.player) for e in due] == [(LEAVE, "Jörg")]
+        assert frozenset() == reconciler.log_online
+
+    def test_late_leave_in_the_log_cancels_the_synthesised_one(self):
+        """If the real leave arrives within the grace, nothing is synthesised."""
+        reconciler = Reconciler("srv", grace_s=20)
+        reconciler.observe_event(JOIN, "a", sequence=1)
+        reconciler.observe_sample([], now=at(0))
+
+        reconciler.observe_event(LEAVE, "a", sequence=2)
+
+        assert reconciler.observe_sample([], now=at(30)) == []
+
+    def test_missing_join_is_synthesised(self):
+        """A player RCON lists but the log never saw join gets a reconciled join."""
+        reconciler = Reconciler("srv", grace_s=0)
+
+        events = reconciler.observe_sample(["grilled ham"], now=at(0))
+
+        assert [(e.type, e.player) for e in events] == [(JOIN, "grilled ham")]
+
+    def test_events_are_ordered_by_stream_sequence(self):
+        """A join delivered after a later leave (two subscriptions) does not resurrect."""
+        reconciler = Reconciler("srv", grace_s=0)
+        reconciler.observe_event(LEAVE, "a", sequence=10)
+        reconciler.observe_event(JOIN, "a", sequence=5)
+
+        assert frozenset() == reconciler.log_online
+
+    def test_ids_are_stable_across_a_replay(self):
+        """Two reconcilers fed the same history give the same event id (dedup on restart)."""
+        ids = []
+        for _ in range(2):
+            reconciler = Reconciler("srv", grace_s=0)
+            reconciler.observe_event(JOIN, "a", sequence=41)
+            ids += [e.id for e in reconciler.observe_sample([], now=at(0))]
+
+        assert ids[0] == ids[1]
+        assert ids[0].startswith("srv:reconciled:leave:")
+        assert ids[0].endswith(":41")
+
+    def test_own_reconciled_event_coming_back_is_harmless(self):
+        """Our published leave echoed by the stream keeps the player offline, no repeat."""
+        reconciler = Reconciler("srv", grace_s=0)
+        reconciler.observe_event(JOIN, "a", sequence=1)
+        reconciler.observe_sample([], now=at(0))
+
+        reconciler.observe_event(LEAVE, "a", sequence=2)
+
+        assert reconciler.observe_sample([], now=at(10)) == []
