@@ -16,6 +16,14 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     if name == "tailer":
         parser.add_argument("--server", required=True, help="server tag from servers.yml")
         parser.add_argument("--log", type=Path, help="override the server's log_path")
+    if name == "bot":
+        parser.add_argument(
+            "action",
+            nargs="?",
+            choices=["commands"],
+            help="commands: print the slash-command tree the bot registers, then exit",
+        )
+        parser.add_argument("--json", action="store_true", help="with commands: as JSON")
     parser.set_defaults(service=name)
 
 
@@ -41,11 +49,12 @@ def main(args: argparse.Namespace) -> int:
 
         asyncio.run(run_persistence(PersistenceSettings()))
     elif service == "rcon-poller":
-        from rcon_poller.service import main as run_poller  # noqa: PLC0415
+        from rcon_poller.service import run as run_poller  # noqa: PLC0415
+        from rcon_poller.settings import PollerSettings  # noqa: PLC0415
 
-        return run_poller()
+        asyncio.run(run_poller(PollerSettings()))
     elif service == "bot":
         from bot.service import main as run_bot  # noqa: PLC0415
 
-        return run_bot()
+        return run_bot(args)
     return 0

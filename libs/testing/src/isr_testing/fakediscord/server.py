@@ -91,6 +91,8 @@ class InteractionState:
     callback: dict[str, Any] | None = None
     original: dict[str, Any] | None = None
     followups: list[dict[str, Any]] = field(default_factory=list)
+    deleted: bool = False
+    """The original (deferred) answer was deleted."""
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -478,6 +480,11 @@ class FakeDiscord:
             state.followups.append(stored)
         elif is_original and method == "GET":
             return web.json_response(message)
+        elif is_original and method == "DELETE":
+            state.original = None
+            state.deleted = True
+            state.changed.set()
+            return web.Response(status=204)
         else:
             return web.json_response(payloads.error("405: Method Not Allowed", 0), status=405)
         state.changed.set()

@@ -1,0 +1,483 @@
+"""The event relay: events stream → reorder window → one lane per (server, channel) → Discord.
+
+Guarantees, in arroyo's words-first style:
+
+- **Acked after Discord accepted.** A message is acked only when the post that carries it
+  returned; a crash before that means redelivery, never loss.
+- **Never twice.** Each post has a nonce (``enforce_nonce``), so hikari's own retries never
+  double a message. Before a post of events the lane writes an intent (first and last source
+  position, count, nonce) to the ``relay`` KV bucket; after a restart the redelivered events
+  of that interrupted post are posted again *as the same group with the same nonce*, so Discord
+  returns the message that already exists instead of creating a second one.
+- **In order.** Per server by source position (the reorder window), then per lane in that order;
+  a lane posts one message at a time.
+- **Bursts are coalesced, never dropped**: whatever queued while a post was in flight (or while
+  hikari waited out a 429) goes into the next message (:func:`bot.coalesce.take_post`).
+- **Outages wait.** A post that fails for a transient reason (5xx, connection) is retried with
+  backoff forever; held messages are kept alive with ``in_progress``; at most ``max_buffered``
+  events are held, the rest wait in the stream. A post Discord rejects (4xx other than 429:
+  unknown channel, missing access) is logged as an error and its events are terminated, so one
+  misconfigured channel cannot stall the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import json
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import nats.errors
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.errors import KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from bot.coalesce import take_post
+from bot.mentions import MentionResolver
+from bot.render import Item, Post, render_alert, render_event
+from bot.reorder import ReorderWindow, SortKey
+from bot.routing import alert_channels, event_channel, shared_channels
+from common.config import IsrConfig
+from common.contracts import Alert, GameEvent, decode_events_payload
+from common.errors import InvalidMessage
+from common.internal_errors import report_internal_error
+
+log = structlog.get_logger()
+
+BRIDGED_FLAG = "bridged"
+"""Flag the parser sets on chat our own bridge put in the game; never relayed back."""
+NONCE_CHARS = 25
+"""Discord accepts nonces of at most 25 characters."""
+
+
+class PostRejected(Exception):
+    """Discord refused a post for good (4xx other than 429); retrying cannot help."""
+
+    def __init__(self, channel_id: int, status: int, reason: str) -> None:
+        self.channel_id = channel_id
+        self.status = status
+        self.reason = reason
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"Discord refused a post to channel {self.channel_id}: {self.status} {self.reason}"
+
+
+class Poster(Protocol):
+    """Posts one message; raises :class:`PostRejected` for a permanent refusal."""
+
+    def __call__(self, channel_id: int, post: Post, nonce: str | None) -> Awaitable[object]: ...
+
+
+def make_nonce(*parts: object) -> str:
+    """A deterministic nonce of 25 characters for the given parts."""
+    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
+    return base64.b32encode(digest).decode().lower()[:NONCE_CHARS]
+
+
+class AckHandle:
+    """One stream message that may feed several posts (an alert to several channels)."""
+
+    def __init__(self, msg: Msg, parts: int, on_settled: Callable[[AckHandle], None]) -> None:
+        self.msg = msg
+        self.left = parts
+        self._on_settled = on_settled
+
+    async def done(self) -> None:
+        """One part posted; ack when all are."""
+        self.left -= 1
+        if self.left == 0:
+            self._on_settled(self)
+            with contextlib.suppress(Exception):
+                await self.msg.ack()
+
+    async def reject(self) -> None:
+        """Discord refused it for good: terminate (it stays in the stream's history)."""
+        if self.left > 0:
+            self.left = 0
+            self._on_settled(self)
+            with contextlib.suppress(Exception):
+                await self.msg.term()
+
+
+@dataclass
+class _Routed:
+    handle: AckHandle
+    server: str
+    channel_id: int
+    key: SortKey | None
+    event_id: str
+    payload: GameEvent | Alert
+
+
+@dataclass
+class _Pending:
+    handle: AckHandle
+    event_id: str
+    key: SortKey | None
+    item: Item
+
+
+@dataclass
+class _Intent:
+    first: SortKey
+    last: SortKey
+    count: int
+    nonce: str
+
+
+@dataclass
+class _LaneState:
+    skip_through: SortKey | None = None
+    """Events up to here were posted before the last restart (from the KV)."""
+    done: SortKey | None = None
+    intent: _Intent | None = None
+    recovery_deadline: float | None = None
+    loaded: bool = False
+
+
+@dataclass
+class Lane:
+    """Posts of one server to one channel, one at a time, in order."""
+
+    server: str
+    channel_id: int
+    queue: deque[_Pending] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    state: _LaneState = field(default_factory=_LaneState)
+
+    @property
+    def key(self) -> str:
+        """KV key of the lane's intent."""
+        return f"{self.server}.{self.channel_id}"
+
+
+class Relay:
+    """Consumes the events stream and relays events and alerts to Discord (see module doc)."""
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        *,
+        stream: str,
+        durable: str,
+        poster: Poster,
+        kv: KeyValue,
+        config: Callable[[], IsrConfig],
+        mentions: Callable[[], MentionResolver],
+        embed_kinds: frozenset[str],
+        reorder_window_s: float,
+        batch_size: int = 500,
+        max_buffered: int = 2000,
+        ack_wait_s: float = 30.0,
+        recovery_wait_s: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._js = js
+        self._stream = stream
+        self._durable = durable
+        self._poster = poster
+        self._kv = kv
+        self._config = config
+        self._mentions = mentions
+        self._embed_kinds = embed_kinds
+        self._window: ReorderWindow[_Routed] = ReorderWindow(reorder_window_s)
+        self._batch_size = batch_size
+        self._max_buffered = max_buffered
+        self._ack_wait_s = ack_wait_s
+        self._recovery_wait_s = recovery_wait_s
+        self._clock = clock
+        self._lanes: dict[tuple[str, int], Lane] = {}
+        self._held: dict[str, AckHandle] = {}
+        self._space = asyncio.Event()
+        self._wake_release = asyncio.Event()
+        self._tasks: asyncio.TaskGroup | None = None
+        self._stop = asyncio.Event()
+        self.posts = 0
+        """Messages posted (for tests and the benchmark)."""
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set; posts in flight finish, held events are nak'ed."""
+        self._stop = stop
+        sub = await self._js.pull_subscribe_bind(self._durable, self._stream)
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                self._tasks = tasks
+                tasks.create_task(self._fetch_loop(sub))
+                tasks.create_task(self._release_loop())
+                tasks.create_task(self._keepalive_loop())
+        finally:
+            self._tasks = None
+            for handle in list(self._held.values()):
+                with contextlib.suppress(Exception):
+                    await handle.msg.nak()
+            self._held.clear()
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _wait(self, event: asyncio.Event, timeout_s: float | None) -> None:
+        stop_wait = asyncio.ensure_future(self._stop.wait())
+        event_wait = asyncio.ensure_future(event.wait())
+        try:
+            await asyncio.wait(
+                {stop_wait, event_wait}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stop_wait.cancel()
+            event_wait.cancel()
+
+    # -- intake -----------------------------------------------------------------------------
+    async def _fetch_loop(self, sub: Any) -> None:
+        backoff_s = 0.1
+        while not self._stop.is_set():
+            room = self._max_buffered - len(self._held)
+            if room <= 0:
+                self._space.clear()
+                await self._wait(self._space, 1.0)
+                continue
+            try:
+                msgs = await sub.fetch(min(self._batch_size, room), timeout=0.5)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue
+            except Exception as exc:
+                log.warning("relay_fetch_failed", error=repr(exc))
+                await self._wait(asyncio.Event(), backoff_s)
+                backoff_s = min(backoff_s * 2, 5.0)
+                continue
+            backoff_s = 0.1
+            now = self._clock()
+            for msg in msgs:
+                await self._accept(msg, now)
+            self._wake_release.set()
+
+    def _settled(self, handle: AckHandle) -> None:
+        for key, held in list(self._held.items()):
+            if held is handle:
+                del self._held[key]
+        self._space.set()
+
+    async def _accept(self, msg: Msg, now: float) -> None:
+        try:
+            payload = decode_events_payload(msg.data, subject=msg.subject)
+        except InvalidMessage as exc:
+            log.error("message_terminated", subject=msg.subject, reason=str(exc))
+            await msg.term()
+            return
+        if payload.id in self._held:
+            return  # a redelivery of what we still hold; the first copy will be acked
+        config = self._config()
+        if isinstance(payload, GameEvent):
+            server = config.servers.get(payload.server)
+            channel = event_channel(server, payload) if server is not None else None
+            if BRIDGED_FLAG in payload.flags or channel is None:
+                await msg.ack()
+                return
+            key = payload.source.sort_key() if payload.source else None
+            handle = AckHandle(msg, 1, self._settled)
+            self._held[payload.id] = handle
+            routed = _Routed(handle, payload.server, channel, key, payload.id, payload)
+            self._window.add(payload.server, key, routed, now=now)
+            return
+        channels = alert_channels(config, payload)
+        if not channels:
+            await msg.ack()
+            return
+        handle = AckHandle(msg, len(channels), self._settled)
+        self._held[payload.id] = handle
+        for channel in channels:
+            routed = _Routed(handle, payload.server, channel, None, payload.id, payload)
+            self._window.add(payload.server, None, routed, now=now)
+
+    async def _release_loop(self) -> None:
+        while not self._stop.is_set():
+            due = self._window.next_due()
+            timeout = None if due is None else max(0.0, due - self._clock())
+            if timeout is None or timeout > 0:
+                self._wake_release.clear()
+                await self._wait(self._wake_release, timeout)
+            for routed in self._window.release(now=self._clock()):
+                self._route(routed)
+
+    def _route(self, routed: _Routed) -> None:
+        config = self._config()
+        server = config.servers.get(routed.server)
+        name = server.name if server is not None else routed.server
+        if isinstance(routed.payload, Alert):
+            item = render_alert(routed.payload, server_name=name)
+        else:
+            item = render_event(
+                routed.payload,
+                server_name=name,
+                show_server=routed.channel_id in shared_channels(config),
+                as_embed=routed.payload.type in self._embed_kinds,
+                mentions=self._mentions(),
+            )
+        lane = self._lanes.get((routed.server, routed.channel_id))
+        if lane is None:
+            lane = Lane(routed.server, routed.channel_id)
+            self._lanes[(routed.server, routed.channel_id)] = lane
+            assert self._tasks is not None
+            self._tasks.create_task(self._lane_loop(lane))
+        lane.queue.append(_Pending(routed.handle, routed.event_id, routed.key, item))
+        lane.wake.set()
+
+    async def _keepalive_loop(self) -> None:
+        # Held messages (waiting out an outage) must not be redelivered meanwhile.
+        while not self._stop.is_set():
+            await self._wait(asyncio.Event(), self._ack_wait_s / 3)
+            for handle in list(self._held.values()):
+                with contextlib.suppress(Exception):
+                    await handle.msg.in_progress()
+
+    # -- lanes ------------------------------------------------------------------------------
+    async def _lane_loop(self, lane: Lane) -> None:
+        try:
+            while not self._stop.is_set():
+                if not lane.queue:
+                    lane.wake.clear()
+                    await self._wait(lane.wake, None)
+                    continue
+                if not lane.state.loaded:
+                    await self._load_state(lane)
+                group = await self._next_group(lane)
+                if group is None:
+                    deadline = lane.state.recovery_deadline or self._clock()
+                    lane.wake.clear()
+                    await self._wait(lane.wake, max(0.0, deadline - self._clock()))
+                    continue
+                await self._deliver(lane, *group)
+        except Exception as exc:
+            report_internal_error(exc, f"relay.lane.{lane.key}")
+            raise
+
+    async def _load_state(self, lane: Lane) -> None:
+        try:
+            entry = await self._kv.get(lane.key)
+        except KeyNotFoundError:
+            entry = None
+        if entry is not None and entry.value:
+            data = json.loads(entry.value)
+            done = data.get("done")
+            lane.state.skip_through = tuple(done) if done else None  # type: ignore[assignment]
+            lane.state.done = lane.state.skip_through
+            lane.state.intent = _Intent(
+                tuple(data["first"]),  # type: ignore[arg-type]
+                tuple(data["last"]),  # type: ignore[arg-type]
+                data["count"],
+                data["nonce"],
+            )
+            lane.state.recovery_deadline = self._clock() + self._recovery_wait_s
+        lane.state.loaded = True
+
+    async def _next_group(self, lane: Lane) -> tuple[list[_Pending], Post, str, bool] | None:
+        """The next post of the lane: (members, post, nonce, is_keyed); None = wait for more."""
+        state = lane.state
+        while lane.queue:
+            head = lane.queue[0]
+            if (
+                head.key is not None
+                and state.skip_through is not None
+                and head.key <= state.skip_through
+            ):
+                lane.queue.popleft()
+                await head.handle.done()
+                continue
+            break
+        if not lane.queue:
+            return None
+        head = lane.queue[0]
+        intent = state.intent
+        if intent is not None and head.key is not None and head.key <= intent.last:
+            members = []
+            for pending in lane.queue:
+                if pending.key is None or not intent.first <= pending.key <= intent.last:
+                    break
+                members.append(pending)
+            deadline = state.recovery_deadline or 0.0
+            if len(members) < intent.count and self._clock() < deadline:
+                return None
+            post, used = take_post([m.item for m in members], max_items=len(members))
+            state.intent = None
+            return members[:used], post, intent.nonce, True
+        if head.key is None:
+            post, _used = take_post([head.item], max_items=1)
+            return [head], post, make_nonce(lane.key, head.event_id), False
+        keyed: list[_Pending] = []
+        for pending in lane.queue:
+            if pending.key is None:
+                break
+            keyed.append(pending)
+        post, used = take_post([p.item for p in keyed])
+        members = keyed[:used]
+        nonce = make_nonce(lane.key, members[0].event_id, members[-1].event_id, used)
+        intent = _Intent(members[0].key, members[-1].key, used, nonce)  # type: ignore[arg-type]
+        await self._write_intent(lane, intent)
+        state.intent = None
+        return members, post, nonce, True
+
+    def _recovered(self, lane: Lane) -> bool:
+        return lane.state.recovery_deadline is None or self._clock() >= lane.state.recovery_deadline
+
+    async def _write_intent(self, lane: Lane, intent: _Intent) -> None:
+        value = {
+            "first": intent.first,
+            "last": intent.last,
+            "count": intent.count,
+            "nonce": intent.nonce,
+            "done": lane.state.done,
+        }
+        backoff_s = 0.1
+        while True:
+            try:
+                await self._kv.put(lane.key, json.dumps(value).encode())
+            except Exception as exc:  # NATS reconnecting: the post must not go out unrecorded
+                log.warning("relay_intent_failed", lane=lane.key, error=repr(exc))
+                await asyncio.sleep(backoff_s)  # backoff between retries, not synchronisation
+                backoff_s = min(backoff_s * 2, 5.0)
+            else:
+                return
+
+    async def _deliver(
+        self, lane: Lane, members: list[_Pending], post: Post, nonce: str, is_keyed: bool
+    ) -> None:
+        backoff_s = 0.5
+        while True:
+            try:
+                await self._poster(lane.channel_id, post, nonce)
+                break
+            except PostRejected as exc:
+                log.error("relay_post_rejected", lane=lane.key, error=str(exc), events=len(members))
+                for member in members:
+                    lane.queue.popleft()
+                    await member.handle.reject()
+                self._advance(lane, members, is_keyed)
+                return
+            except Exception as exc:
+                log.warning(
+                    "relay_post_failed", lane=lane.key, error=repr(exc), retry_in_s=backoff_s
+                )
+                await self._wait(asyncio.Event(), backoff_s)
+                backoff_s = min(backoff_s * 2, 30.0)
+                if self._stop.is_set():
+                    return  # not acked: redelivered to the next instance, same nonce
+        self.posts += 1
+        for member in members:
+            lane.queue.popleft()
+            await member.handle.done()
+        self._advance(lane, members, is_keyed)
+
+    @staticmethod
+    def _advance(lane: Lane, members: list[_Pending], is_keyed: bool) -> None:
+        keys = [m.key for m in members if m.key is not None]
+        if is_keyed and keys:
+            last = max(keys)
+            lane.state.done = last if lane.state.done is None else max(lane.state.done, last)

@@ -1,0 +1,183 @@
+"""The relay through the real bot (in process), a real nats-server and the fake Discord."""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import nats
+import pytest
+
+from common.contracts import Alert, AlertType, GameEvent, Severity, SourcePosition
+from common.publishing import Outgoing, publish_confirmed
+from common.topology import Topology
+from isr_testing.fakediscord import FakeDiscord
+from isr_testing.fakediscord.harness import running_bot, write_config
+
+pytestmark = [pytest.mark.discord, pytest.mark.nats]
+
+DEFAULT, CHAT, ALERTS = 1001, 1002, 1003
+
+
+def _event(i: int, type_: str = "chat", *, player: str = "Alice", message: str | None = None,
+           flags: tuple[str, ...] = ()) -> GameEvent:  # fmt: skip
+    return GameEvent(
+        id=f"alpha:f:{i * 100}",
+        server="alpha",
+        type=type_,
+        observed_at=datetime.now(UTC),
+        player=player,
+        message=message if message is not None else f"message {i}",
+        source=SourcePosition(file_id="f", generation=0, offset=i * 100),
+        flags=flags,
+        raw=f"line {i}",
+    )
+
+
+async def _publish(nats_url: str, prefix: str, payloads: list[GameEvent | Alert]) -> None:
+    topology = Topology(prefix)
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await topology.ensure(js)
+        out = []
+        for p in payloads:
+            subject = (
+                topology.alert_subject(p.server, p.type)
+                if isinstance(p, Alert)
+                else topology.event_subject(p.server, p.type)
+            )
+            out.append(Outgoing(subject, p.to_json(), p.id))
+        await publish_confirmed(js, out)
+    finally:
+        await nc.close()
+
+
+@pytest.fixture(name="config_dir")
+def _config_dir(tmp_path: Path) -> Path:
+    """One log-only server with default, chat and alert channels, and a mentions.yml."""
+    directory = write_config(
+        tmp_path / "config",
+        {
+            "alpha": {
+                "name": "Alpha *main*",
+                "log_path": "alpha.log",
+                "rcon": {"enabled": False},
+                "channels": {"default": DEFAULT, "chat": CHAT, "alert": ALERTS},
+            }
+        },
+    )
+    (directory / "mentions.yml").write_text(
+        "version: 1\nroles:\n  - id: 777\n    tokens: [admins]\nlimit: {rate: 1, per_s: 600}\n"
+    )
+    return directory
+
+
+async def test_events_are_routed_formatted_and_safe(
+    fake_discord: FakeDiscord, nats_server, nats_prefix: str, config_dir: Path
+):
+    """Chat, joins and alerts go to their channels; hostile text is escaped and pings nobody."""
+    hostile = "@everyone <@&123> **bold** __x__ `code` [link](http://x) @here " + "y" * 2100
+    events: list[GameEvent | Alert] = [
+        _event(1, "join", message=""),
+        _event(2, message=hostile),
+        _event(3, message="[Discord] bob: echo", player="<server>", flags=("bridged",)),
+        _event(4, message="help @admins now"),
+        _event(5, message="again @admins"),
+        Alert(
+            id="alpha:alert:1",
+            server="alpha",
+            type=AlertType.UPS_LOW,
+            severity=Severity.WARNING,
+            raised_at=datetime.now(UTC),
+            summary="UPS 40 below 55",
+            details={"ups": 40.0, "threshold": 55.0},
+        ),
+    ]
+    async with running_bot(
+        fake_discord, nats_url=nats_server.url, prefix=nats_prefix, config_dir=config_dir
+    ):
+        await _publish(nats_server.url, nats_prefix, events)
+        await fake_discord.wait_until(
+            lambda: "again" in "".join(m["content"] for m in fake_discord.channel_messages(CHAT)),
+            what="the last chat line",
+        )
+        await fake_discord.wait_for_messages(DEFAULT, 1)
+        alerts = await fake_discord.wait_for_messages(ALERTS, 1)
+
+    chat = "\n".join(m["content"] for m in fake_discord.channel_messages(CHAT))
+    assert "joined the server" in fake_discord.channel_messages(DEFAULT)[0]["content"]
+    assert "@\u200beveryone" in chat
+    assert "@\u200bhere" in chat
+    assert "<@&123>" not in chat
+    assert "\\<@&123\\>" in chat
+    assert "\\*\\*bold\\*\\*" in chat
+    assert "\\[link\\]" in chat
+    assert "echo" not in chat
+    assert "<@&777>" in chat
+    assert chat.count("<@&777>") == 1
+    assert all(len(m["content"]) <= 2000 for m in fake_discord.channel_messages(CHAT))
+    for message in fake_discord.channel_messages(CHAT) + alerts:
+        allowed = message["_allowed_mentions"]
+        assert allowed["parse"] == []
+        assert set(allowed.get("roles", [])) <= {"777"}
+    assert alerts[0]["embeds"][0]["title"].startswith("⚠️ Low UPS")
+
+
+async def test_out_of_order_arrivals_are_posted_in_log_order(
+    fake_discord: FakeDiscord, nats_server, nats_prefix: str, config_dir: Path
+):
+    """Events published shuffled (as several parser workers may) reach Discord in log order."""
+    events: list[GameEvent | Alert] = [_event(i) for i in range(1, 41)]
+    random.Random(3).shuffle(events)
+    async with running_bot(
+        fake_discord,
+        nats_url=nats_server.url,
+        prefix=nats_prefix,
+        config_dir=config_dir,
+        reorder_window_s=0.2,
+    ):
+        await _publish(nats_server.url, nats_prefix, events)
+        await fake_discord.wait_until(
+            lambda: (
+                "message 40" in "".join(m["content"] for m in fake_discord.channel_messages(CHAT))
+            ),
+            what="all 40 lines",
+        )
+
+    lines = "\n".join(m["content"] for m in fake_discord.channel_messages(CHAT)).splitlines()
+    numbers = [int(m[1]) for line in lines if (m := re.search(r"message (\d+)$", line))]
+    assert numbers == list(range(1, 41))
+
+
+async def test_burst_with_429s_arrives_complete_in_order_and_coalesced(
+    fake_discord: FakeDiscord, nats_server, nats_prefix: str, config_dir: Path
+):
+    """500 chat events into one channel with 429s: all arrive, once, in order, in few messages."""
+    fake_discord.inject(
+        "POST", rf"/channels/{CHAT}/messages", status=429, count=5, retry_after_s=0.1
+    )
+    fake_discord.inject(
+        "POST", rf"/channels/{CHAT}/messages", status=500, count=2, after_effect=True
+    )
+    events: list[GameEvent | Alert] = [_event(i) for i in range(1, 501)]
+    async with running_bot(
+        fake_discord, nats_url=nats_server.url, prefix=nats_prefix, config_dir=config_dir
+    ):
+        await _publish(nats_server.url, nats_prefix, events)
+        await fake_discord.wait_until(
+            lambda: (
+                "message 500" in "".join(m["content"] for m in fake_discord.channel_messages(CHAT))
+            ),
+            timeout_s=30,
+            what="all 500 lines",
+        )
+
+    messages = fake_discord.channel_messages(CHAT)
+    lines = "\n".join(m["content"] for m in messages).splitlines()
+    numbers = [int(m[1]) for line in lines if (m := re.search(r"message (\d+)$", line))]
+    assert numbers == list(range(1, 501))
+    assert len(messages) < 100
+    assert sum(r.status == 429 for r in fake_discord.posts(CHAT)) == 5
