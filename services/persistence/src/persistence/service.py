@@ -1,61 +1,164 @@
-"""Persistence service: migrations, then the events writer."""
+"""Persistence service: migrations, stream writers, the query API and retention.
+
+Every replica runs the same: the writers of the events, metrics and audit streams share durable
+consumers, the query API a queue group, and retention an advisory lock.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import structlog
 
 from common.consumer import BatchConsumer
-from common.contracts import Alert, GameEvent, decode_events_payload
+from common.contracts import AuditRecord, MetricSample, decode_events_payload
 from common.runtime import ServiceRuntime
+from persistence import failures
+from persistence.audit_writer import AuditWriter
+from persistence.dead_letters import DeadLetters
+from persistence.gate import Backoff, DatabaseGate
+from persistence.history import query_functions
+from persistence.intake import PullLoop
+from persistence.maintenance import run_maintenance
+from persistence.metrics_writer import MetricsWriter
 from persistence.migrations import migrate
+from persistence.partition_store import PartitionKeeper
+from persistence.query_api import QueryHandler, QueryServer
 from persistence.settings import PersistenceSettings
 from persistence.writer import EventWriter, prepare_connection
+from persistence.writing import BatchWriter, tolerant
 
 log = structlog.get_logger()
 
 
-def _decode(data: bytes, subject: str) -> GameEvent | Alert:
+def _decode_events(data: bytes, subject: str) -> Any:
     return decode_events_payload(data, subject=subject)
 
 
+def _decode_metric(data: bytes, subject: str) -> MetricSample:
+    return MetricSample.from_json(data, subject=subject)
+
+
+def _decode_audit(data: bytes, subject: str) -> AuditRecord:
+    return AuditRecord.from_json(data, subject=subject)
+
+
+async def _migrate_when_reachable(dsn: str, stop: asyncio.Event) -> bool:
+    """Apply migrations, waiting (with backoff) while Postgres is unreachable."""
+    backoff = Backoff(initial_s=0.5, max_s=10.0)
+    while not stop.is_set():
+        try:
+            conn = await asyncpg.connect(dsn, timeout=5.0)
+        except Exception as exc:
+            if not failures.is_unavailable(exc):
+                raise
+            delay_s = backoff.next_delay_s()
+            log.warning("database_unreachable", error=failures.describe(exc), retry_in_s=delay_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay_s)
+            continue
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        return True
+    return False
+
+
 async def run(settings: PersistenceSettings) -> None:
-    """Apply migrations, then write events until SIGTERM/SIGINT."""
+    """Write history and answer queries until SIGTERM/SIGINT; finish the batches in hand first."""
     if settings.database.url is None:
         msg = "ISR_DATABASE_URL is not set; the persistence service needs a database"
         raise SystemExit(msg)
     dsn = settings.database.url.get_secret_value()
     async with ServiceRuntime("persistence", settings.runtime) as rt:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await migrate(conn)
-        finally:
-            await conn.close()
+        rt.health.add_check("database", _waiting_for_migrations)
+        if not await _migrate_when_reachable(dsn, rt.stop):
+            return
+        loops = settings.fetch_concurrency + 2
         pool = await asyncpg.create_pool(
-            dsn, min_size=1, max_size=settings.database.pool_max_size, init=prepare_connection
+            dsn,
+            min_size=1,
+            max_size=max(settings.database.pool_max_size, loops + 2),
+            init=prepare_connection,
+            command_timeout=settings.write_timeout_s,
         )
         try:
-
-            async def check_db() -> str | None:
-                try:
-                    async with pool.acquire(timeout=1.5) as c:
-                        await c.fetchval("SELECT 1")
-                except Exception as exc:
-                    return f"unreachable ({type(exc).__name__})"
-                return None
-
-            rt.health.add_check("database", check_db)
+            gate = DatabaseGate(pool, max_delay_s=settings.retry_max_s)
+            rt.health.add_check("database", gate.readiness)
             topo = rt.topology
-            await topo.ensure_consumer(rt.js, topo.events_stream, settings.durable)
-            consumer = BatchConsumer(
-                rt.js,
-                stream=topo.events_stream,
-                durable=settings.durable,
-                decode=_decode,
-                handler=EventWriter(pool),
-                service="persistence",
-                batch_size=settings.batch_size,
+            dead_letters = DeadLetters(rt.js, topo)
+            partitions = PartitionKeeper()
+            common_args: dict[str, Any] = {
+                "gate": gate,
+                "dead_letters": dead_letters,
+                "write_timeout_s": settings.write_timeout_s,
+            }
+            streams: list[tuple[str, str, Callable[[bytes, str], Any], BatchWriter[Any], int]] = [
+                (
+                    topo.events_stream,
+                    settings.durable,
+                    _decode_events,
+                    EventWriter(pool, **common_args),
+                    settings.fetch_concurrency,
+                ),
+                (
+                    topo.metrics_stream,
+                    settings.metrics_durable,
+                    _decode_metric,
+                    MetricsWriter(pool, partitions=partitions, **common_args),
+                    1,
+                ),
+                (
+                    topo.audit_stream,
+                    settings.audit_durable,
+                    _decode_audit,
+                    AuditWriter(pool, **common_args),
+                    1,
+                ),
+            ]
+            query_server = QueryServer(
+                rt.nc,
+                topo,
+                QueryHandler(
+                    pool,
+                    query_functions(sample_interval_s=settings.sample_interval_s),
+                    timeout_s=settings.query_timeout_s,
+                ),
+                queue_group=settings.queue_group,
+                concurrency=settings.query_concurrency,
             )
-            await consumer.run(rt.stop)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(query_server.run(rt.stop))
+                tasks.create_task(run_maintenance(pool, settings.retention, partitions, rt.stop))
+                for stream, durable, decode, writer, concurrency in streams:
+                    await topo.ensure_consumer(rt.js, stream, durable)
+                    consumer: BatchConsumer[Any] = BatchConsumer(
+                        rt.js,
+                        stream=stream,
+                        durable=durable,
+                        decode=tolerant(decode),
+                        handler=writer,
+                        service="persistence",
+                        batch_size=settings.batch_size,
+                    )
+                    for _ in range(concurrency):
+                        loop = PullLoop(
+                            rt.nc,
+                            consumer,
+                            stream=stream,
+                            durable=durable,
+                            gate=gate,
+                            batch_size=settings.batch_size,
+                        )
+                        tasks.create_task(loop.run(rt.stop))
         finally:
             await pool.close()
+
+
+async def _waiting_for_migrations() -> str | None:
+    return "waiting for the database to apply migrations"

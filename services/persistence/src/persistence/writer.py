@@ -1,72 +1,84 @@
-"""Writes fetched events to Postgres: one transaction per batch, ack after commit.
+"""Writes the events stream (events and alerts) to Postgres: one transaction per batch.
 
-Each batch is bulk-loaded with COPY into a per-connection staging table and inserted from there
-with ``ON CONFLICT (id) DO NOTHING``, all in one transaction. The consumer acks the batch only
-after that commit returns, so a crash at any point means redelivery, and redelivery changes
-nothing (the ids are already there). When Postgres is unreachable the batch is negatively acked
-with a delay (a :class:`~common.errors.TransientError`) and waits in the stream.
+Each batch is bulk-loaded with COPY into per-connection staging tables and inserted from there
+with ``ON CONFLICT (id) DO NOTHING``, all in one transaction that also re-derives the player
+sessions of every server whose join, leave or start/stop events were new (see
+:mod:`persistence.session_store`). The consumer acks the batch only after that commit returns,
+so a crash at any point means redelivery, and redelivery changes nothing (the ids are already
+there). Failures are handled as :mod:`persistence.writing` describes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import asyncpg
-import structlog
 
-from common.consumer import Delivery
 from common.contracts import Alert, GameEvent
-from common.errors import TransientError
-from common.metric_names import Metric
-from common.telemetry import get_meter
-from persistence.rows import EVENT_COLUMNS, event_row
-
-log = structlog.get_logger()
-_rows = get_meter(__name__).create_counter(Metric.ROWS_WRITTEN, description="rows inserted")
+from persistence.rows import ALERT_COLUMNS, EVENT_COLUMNS, alert_row, event_row
+from persistence.session_store import earliest_by_server, rederive_sessions
+from persistence.sessions import LIFECYCLE_TYPES
+from persistence.writing import BatchWriter, inserted_count
 
 STAGING_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS events_stage
-    (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS
+    (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS alerts_stage
+    (LIKE alerts INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS samples_stage
+    (LIKE metric_samples INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS audit_stage
+    (LIKE audit_log INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 """
 """Run on every new pooled connection (temporary tables are per session)."""
 
-_INSERT = f"""
-INSERT INTO events ({", ".join(EVENT_COLUMNS)})
-SELECT DISTINCT ON (id) {", ".join(EVENT_COLUMNS)} FROM events_stage
+# Duplicates within one batch are skipped by ON CONFLICT DO NOTHING as well.
+_INSERT_EVENTS = f"""
+WITH inserted AS (
+    INSERT INTO events ({", ".join(EVENT_COLUMNS)})
+    SELECT {", ".join(EVENT_COLUMNS)} FROM events_stage
+    ON CONFLICT (id) DO NOTHING
+    RETURNING server, type, observed_at
+)
+SELECT server,
+       min(observed_at) FILTER (WHERE type = ANY($1::text[])) AS since,
+       count(*) AS inserted
+FROM inserted GROUP BY server ORDER BY server
+"""  # noqa: S608 - the column list is a constant
+
+_INSERT_ALERTS = f"""
+INSERT INTO alerts ({", ".join(ALERT_COLUMNS)})
+SELECT {", ".join(ALERT_COLUMNS)} FROM alerts_stage
 ON CONFLICT (id) DO NOTHING
 """  # noqa: S608 - the column list is a constant
 
 
 async def prepare_connection(conn: asyncpg.Connection) -> None:
-    """Pool ``init`` hook: create the staging table for this session."""
+    """Pool ``init`` hook: create the staging tables for this session."""
     await conn.execute(STAGING_DDL)
 
 
-class EventWriter:
-    """Batch handler for the events stream."""
+class EventWriter(BatchWriter[GameEvent | Alert]):
+    """Batch handler for the events stream: events, alerts and the sessions they imply."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    table = "events"
 
-    async def __call__(
-        self, deliveries: Sequence[Delivery[GameEvent | Alert]]
-    ) -> Mapping[int, BaseException] | None:
-        rows = [event_row(d.value) for d in deliveries if isinstance(d.value, GameEvent)]
-        if not rows:
-            return None
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                await conn.copy_records_to_table(
-                    "events_stage", records=rows, columns=list(EVENT_COLUMNS)
-                )
-                status = await conn.execute(_INSERT)
-        except (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError) as exc:
-            raise TransientError(
-                f"postgres unavailable: {type(exc).__name__}", delay_s=2.0
-            ) from exc
-        except asyncpg.InterfaceError as exc:
-            raise TransientError(f"postgres connection lost: {exc}", delay_s=2.0) from exc
-        inserted = int(status.rsplit(" ", 1)[-1])
-        _rows.add(inserted, {"table": "events"})
-        log.debug("events_written", batch=len(rows), inserted=inserted)
-        return None
+    async def write(self, conn: asyncpg.Connection, values: Sequence[GameEvent | Alert]) -> int:
+        events = [event_row(v) for v in values if isinstance(v, GameEvent)]
+        alerts = [alert_row(v) for v in values if isinstance(v, Alert)]
+        inserted = 0
+        if events:
+            await conn.copy_records_to_table(
+                "events_stage", records=events, columns=list(EVENT_COLUMNS)
+            )
+            per_server = await conn.fetch(_INSERT_EVENTS, list(LIFECYCLE_TYPES))
+            inserted += sum(r["inserted"] for r in per_server)
+            # Servers in name order: two replicas take the session locks in the same order.
+            for server, since in sorted(earliest_by_server(per_server).items()):
+                await rederive_sessions(conn, server, since)
+        if alerts:
+            await conn.copy_records_to_table(
+                "alerts_stage", records=alerts, columns=list(ALERT_COLUMNS)
+            )
+            inserted += inserted_count(await conn.execute(_INSERT_ALERTS))
+        return inserted

@@ -1,0 +1,139 @@
+"""Player sessions derived from join, leave and server start/stop events (pure).
+
+A session opens at a ``join`` and ends at the first of:
+
+- a ``leave`` of the same player on the same server (``logged``, or ``reconciled`` when the RCON
+  poller synthesised the leave because the log never said it);
+- a ``server_stopping`` / ``server_stopped`` line (``server_stopped``): a stopping server
+  disconnects everybody, whether or not it logs the leaves;
+- a ``server_start`` line while the session is still open (``server_restarted``): the server
+  crashed or was killed without a stop line, so the session ended at the latest by the restart.
+
+A second ``join`` of a player whose session is open does not open another one (it is the logged
+join arriving after the poller's reconciled one, or a leave that was never seen at all); a
+``leave`` with no open session is ignored.
+
+Events are applied in :meth:`LifecycleEvent.sort_key` order (time, then log position), so the
+result does not depend on the order they arrived in. The writer re-derives a server's sessions
+from the earliest newly stored event onward, starting from the sessions open at that moment
+(see :mod:`persistence.writer`), which makes derivation both order-independent and idempotent.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+RECONCILED_FLAG = "reconciled"
+"""Flag the RCON poller puts on join/leave events it synthesised."""
+
+
+class EndedBy(enum.StrEnum):
+    """How the end of a session was known."""
+
+    LOGGED = "logged"
+    """A ``[LEAVE]`` line in the console log."""
+    RECONCILED = "reconciled"
+    """A leave synthesised by the RCON poller from the online list."""
+    SERVER_STOPPED = "server_stopped"
+    """The server logged that it was stopping."""
+    SERVER_RESTARTED = "server_restarted"
+    """The server started again without logging a stop (crash, SIGKILL)."""
+
+
+JOIN = "join"
+LEAVE = "leave"
+SERVER_START = "server_start"
+SERVER_STOP_TYPES = frozenset({"server_stopping", "server_stopped"})
+LIFECYCLE_TYPES: tuple[str, ...] = (JOIN, LEAVE, SERVER_START, *sorted(SERVER_STOP_TYPES))
+"""Event types that open or end sessions."""
+
+
+@dataclass(frozen=True, slots=True)
+class LifecycleEvent:
+    """The parts of a stored event that session derivation needs."""
+
+    id: str
+    type: str
+    observed_at: datetime
+    player: str | None = None
+    is_reconciled: bool = False
+    generation: int | None = None
+    offset: int | None = None
+
+    def sort_key(self) -> tuple[datetime, int, int, int, str]:
+        """Time first; at equal times log lines in log order, then synthesised events."""
+        if self.generation is None or self.offset is None:
+            return (self.observed_at, 1, 0, 0, self.id)
+        return (self.observed_at, 0, self.generation, self.offset, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One stay of a player on a server; open while ``left_at`` is None."""
+
+    id: str
+    """Id of the join event that opened it."""
+    server: str
+    player: str
+    joined_at: datetime
+    left_at: datetime | None = None
+    ended_by: EndedBy | None = None
+    join_reconciled: bool = False
+    leave_event_id: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """True while no end is known."""
+        return self.left_at is None
+
+    def closed(self, at: datetime, by: EndedBy, event_id: str) -> Session:
+        """This session ended at ``at``."""
+        return replace(self, left_at=max(at, self.joined_at), ended_by=by, leave_event_id=event_id)
+
+
+def derive_sessions(
+    server: str,
+    events: Iterable[LifecycleEvent],
+    *,
+    open_at_start: Iterable[Session] = (),
+) -> list[Session]:
+    """Apply ``events`` to the sessions open before them; return every session touched.
+
+    The result holds each session of ``open_at_start`` (closed by the events, or still open)
+    followed by each session the events opened, in the order they opened.
+    """
+    touched: dict[str, Session] = {}
+    open_by_player: dict[str, str] = {}
+    for session in sorted(open_at_start, key=lambda s: s.joined_at):
+        reopened = replace(session, left_at=None, ended_by=None, leave_event_id=None)
+        touched[session.id] = reopened
+        open_by_player[session.player] = session.id
+
+    def close(session_id: str, at: datetime, by: EndedBy, event_id: str) -> None:
+        touched[session_id] = touched[session_id].closed(at, by, event_id)
+
+    for event in sorted(events, key=LifecycleEvent.sort_key):
+        if event.type == JOIN and event.player:
+            if event.player not in open_by_player:
+                touched[event.id] = Session(
+                    id=event.id,
+                    server=server,
+                    player=event.player,
+                    joined_at=event.observed_at,
+                    join_reconciled=event.is_reconciled,
+                )
+                open_by_player[event.player] = event.id
+        elif event.type == LEAVE and event.player:
+            session_id = open_by_player.pop(event.player, None)
+            if session_id is not None:
+                by = EndedBy.RECONCILED if event.is_reconciled else EndedBy.LOGGED
+                close(session_id, event.observed_at, by, event.id)
+        elif event.type in SERVER_STOP_TYPES or event.type == SERVER_START:
+            by = EndedBy.SERVER_RESTARTED if event.type == SERVER_START else EndedBy.SERVER_STOPPED
+            for session_id in open_by_player.values():
+                close(session_id, event.observed_at, by, event.id)
+            open_by_player.clear()
+    return list(touched.values())

@@ -1,0 +1,158 @@
+"""What every table writer shares: decoding that never raises, poison isolation, dead letters.
+
+A writer is the handler of a :class:`~common.consumer.BatchConsumer`. For each batch it
+
+1. parks every payload that did not decode on the dead-letter subject;
+2. writes the rest in **one** transaction (subclasses say how), so the consumer acks the batch
+   only after that commit;
+3. when Postgres rejects the rows themselves (a NUL byte in text, a number out of range), splits
+   the batch in halves and retries each in its own transaction until the rows at fault are
+   isolated, parks those on the dead-letter subject and writes the rest: one bad message never
+   stalls the stream;
+4. when Postgres is unreachable, marks the :class:`~persistence.gate.DatabaseGate` down and
+   raises :class:`~common.errors.TransientError`, so the whole batch is redelivered after the
+   gate's backoff and nothing is acked.
+
+Messages parked on the dead-letter subject are then terminated (an
+:class:`~common.errors.InvalidMessage` failure for their index).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import asyncpg
+import structlog
+
+from common.consumer import Delivery
+from common.errors import InvalidMessage, TransientError
+from common.metric_names import Metric
+from common.telemetry import get_meter
+from persistence import failures
+from persistence.dead_letters import DeadLetters
+from persistence.gate import DatabaseGate
+
+T = TypeVar("T")
+
+log = structlog.get_logger()
+_meter = get_meter(__name__)
+_rows = _meter.create_counter(Metric.ROWS_WRITTEN, description="rows inserted")
+_batch_seconds = _meter.create_histogram(Metric.BATCH_SECONDS, description="batch write time")
+
+
+@dataclass(frozen=True, slots=True)
+class Undecodable:
+    """A payload that does not fit its contract, kept so it can be dead-lettered."""
+
+    reason: str
+
+
+def tolerant(decode: Callable[[bytes, str], T]) -> Callable[[bytes, str], T | Undecodable]:
+    """Wrap a contract decoder so that a bad payload becomes :class:`Undecodable`."""
+
+    def wrapped(data: bytes, subject: str) -> T | Undecodable:
+        try:
+            return decode(data, subject)
+        except InvalidMessage as exc:
+            return Undecodable(exc.reason)
+
+    return wrapped
+
+
+class _PoisonError(Exception):
+    """Postgres rejected the rows themselves."""
+
+
+class BatchWriter(ABC, Generic[T]):
+    """Handler writing one stream's batches; subclasses implement :meth:`write`."""
+
+    table: str = ""
+    """Main table, for metrics and logs."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        gate: DatabaseGate,
+        dead_letters: DeadLetters,
+        write_timeout_s: float = 30.0,
+    ) -> None:
+        self._pool = pool
+        self._gate = gate
+        self._dead_letters = dead_letters
+        self._write_timeout_s = write_timeout_s
+
+    async def prepare(self, values: Sequence[T]) -> None:
+        """Runs before the write's connection is taken (e.g. to create partitions)."""
+
+    @abstractmethod
+    async def write(self, conn: asyncpg.Connection, values: Sequence[T]) -> int:
+        """Write ``values`` inside the open transaction of ``conn``; return rows inserted."""
+
+    async def __call__(
+        self, deliveries: Sequence[Delivery[T | Undecodable]]
+    ) -> Mapping[int, BaseException] | None:
+        failed: dict[int, BaseException] = {}
+        good: list[tuple[int, Delivery[T]]] = []
+        for index, delivery in enumerate(deliveries):
+            value = delivery.value
+            if isinstance(value, Undecodable):
+                failed[index] = await self._park(delivery, value.reason)
+            else:
+                good.append((index, delivery))  # type: ignore[arg-type]
+        poison = await self._write_isolating(good) if good else {}
+        for index, reason in poison.items():
+            failed[index] = await self._park(deliveries[index], reason)
+        return failed or None
+
+    async def _park(self, delivery: Delivery[object], reason: str) -> InvalidMessage:
+        await self._dead_letters.send(delivery.msg, reason)
+        log.warning("dead_lettered", subject=delivery.msg.subject, reason=reason, table=self.table)
+        return InvalidMessage(subject=delivery.msg.subject, reason=f"dead-lettered: {reason}")
+
+    async def _write_isolating(self, items: Sequence[tuple[int, Delivery[T]]]) -> dict[int, str]:
+        """Write ``items``; return the indexes (and reasons) of rows Postgres never accepts."""
+        try:
+            await self._write_once([d.value for _, d in items])
+        except _PoisonError as exc:
+            if len(items) == 1:
+                return {items[0][0]: str(exc)}
+            half = len(items) // 2
+            return {
+                **await self._write_isolating(items[:half]),
+                **await self._write_isolating(items[half:]),
+            }
+        return {}
+
+    async def _write_once(self, values: Sequence[T]) -> None:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._write_timeout_s):
+                await self.prepare(values)
+                async with self._pool.acquire() as conn, conn.transaction():
+                    inserted = await self.write(conn, values)
+        except TransientError:
+            raise
+        except Exception as exc:
+            reason = failures.describe(exc)
+            if failures.is_poison(exc):
+                raise _PoisonError(reason) from exc
+            if failures.is_unavailable(exc):
+                self._gate.mark_down(reason)
+            else:  # deadlock, serialisation failure, a dropped partition, a bug: retry later
+                log.warning("write_failed", table=self.table, error=reason, batch=len(values))
+            raise TransientError(reason, delay_s=self._gate.retry_delay_s) from exc
+        self._gate.mark_up()
+        _rows.add(inserted, {"table": self.table})
+        _batch_seconds.record(time.perf_counter() - started, {"table": self.table})
+        log.debug("batch_written", table=self.table, batch=len(values), inserted=inserted)
+
+
+def inserted_count(status: str) -> int:
+    """Rows affected from a command status such as ``INSERT 0 42``."""
+    return int(status.rsplit(" ", 1)[-1])
