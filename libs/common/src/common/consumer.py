@@ -41,6 +41,9 @@ _terminated = get_meter(__name__).create_counter(
 )
 
 
+_TOP_UP_TIMEOUT_S = 0.01
+
+
 @dataclass(frozen=True, slots=True)
 class Delivery(Generic[T]):
     """A received message and its decoded payload."""
@@ -87,7 +90,7 @@ class BatchConsumer(Generic[T]):
             backoff_s = 0.1
             while not stop.is_set():
                 try:
-                    msgs = await sub.fetch(self._batch_size, timeout=self._fetch_timeout_s)
+                    msgs = await self._fetch(sub)
                 except (nats.errors.TimeoutError, TimeoutError):
                     # Nothing to fetch (nats-py raises either kind depending on the path).
                     continue
@@ -105,6 +108,22 @@ class BatchConsumer(Generic[T]):
                 await self.process(msgs)
         finally:
             await sub.unsubscribe()
+
+    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """Wait for the first message, then take whatever else is already there.
+
+        nats-py's ``fetch(n)`` holds its pull request open until ``n`` messages arrived or the
+        timeout passed, so a trickle (the usual Factorio log) would wait up to the timeout
+        before anything is handled. One message is waited for; the rest of the batch is only
+        what the server has right now (a 10 ms bound when it has nothing more).
+        """
+        msgs = await sub.fetch(1, timeout=self._fetch_timeout_s)
+        if self._batch_size > 1:
+            try:
+                msgs += await sub.fetch(self._batch_size - 1, timeout=_TOP_UP_TIMEOUT_S)
+            except (nats.errors.TimeoutError, TimeoutError):
+                pass
+        return msgs
 
     async def process(self, msgs: Sequence[Msg]) -> None:
         """Decode, handle and settle one fetched batch."""
