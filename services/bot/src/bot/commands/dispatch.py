@@ -6,7 +6,8 @@ The checks run in this order, each with its own specific message:
 2. the target server: the ``server`` option, else the user's default from ``connect``, else
    the first server in servers.yml; it must exist (and have RCON for RCON commands);
 3. permission: the user has a role listed for the command's class on that server
-   (``query`` null = everyone; ``admin``/``danger`` empty = nobody);
+   (``query`` null = everyone; ``admin``/``danger`` empty = nobody); then, for RCON
+   commands, the server must have RCON;
 4. arguments: turned into the allow-listed request, whose contract rejects bad values;
 5. cooldown: per user, server and class, with that server's limits. A refused or invalid
    command does not use up the cooldown.
@@ -114,14 +115,14 @@ def plan(  # noqa: PLR0911 - one return per check, in order
     if tag is None:
         return Refusal("❌ Unknown server", problem or "")
     server = config.servers[tag]
-    if spec.build is not None and server.rcon is None:
-        return Refusal("❌ No RCON", f"{server.name} is log-only (RCON is off in servers.yml).")
     if not is_allowed(server, spec.perm, invocation.role_ids):
         return Refusal(
             "🔒 Permission denied",
             f"You need a role allowed to run {spec.perm.value} commands on {server.name} "
             f"(permissions.{spec.perm.value} in servers.yml).",
         )
+    if spec.build is not None and server.rcon is None:
+        return Refusal("❌ No RCON", f"{server.name} is log-only (RCON is off in servers.yml).")
     request = None
     if spec.build is not None:
         try:
