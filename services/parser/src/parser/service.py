@@ -61,4 +61,7 @@ async def run(settings: ParserSettings) -> None:
         )
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(reloader.run(rt.stop))
-            tasks.create_task(consumer.run(rt.stop))
+            # Several pull loops per process: while one waits for its events' acknowledgements
+            # the next batch is already being parsed (the CPU would idle otherwise).
+            for _ in range(settings.concurrency):
+                tasks.create_task(consumer.run(rt.stop))

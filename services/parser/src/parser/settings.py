@@ -20,6 +20,8 @@ class ParserSettings(BaseSettings):
     """Raw batches fetched per pull (``ISR_PARSER_BATCH_SIZE``). A raw batch holds up to
     64 KiB of lines during a burst, so 8 bounds one pull (and the worker's memory) while
     still handing it thousands of lines at a time."""
+    concurrency: int = Field(default=1, gt=0)
+    """Pull loops per worker process (``ISR_PARSER_CONCURRENCY``); overlaps parsing with waits."""
     durable: str = "parser"
     """Name of the durable consumer all workers share."""
     packs: Annotated[tuple[str, ...], NoDecode] = ("vanilla", "engine")
