@@ -144,6 +144,8 @@ class FakeDiscord:
         self.connections = 0
         self.compressions: list[str] = []
         """The ``compress`` mode of each gateway connection (``none`` when absent)."""
+        self.post_delay_s = 0.0
+        """Extra time every message post takes (to make a burst last long enough to interrupt)."""
         self._faults: list[Fault] = []
         self._sessions: dict[str, _Session] = {}
         self._session_ids = itertools.count(1)
@@ -341,6 +343,8 @@ class FakeDiscord:
             at=time.monotonic(),
         )
         self.requests.append(record)
+        if self.post_delay_s and request.method == "POST" and sub.startswith("/channels/"):
+            await asyncio.sleep(self.post_delay_s)  # simulated latency, not synchronisation
         try:
             fault = self._take_fault(request.method, sub)
             if fault is not None and not fault.after_effect:
