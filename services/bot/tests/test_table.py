@@ -29,6 +29,7 @@ ORIGINAL = [
     "research",
     "rcon",
     "help",
+    "",
 ]
 
 
