@@ -62,3 +62,29 @@ class TestMigrate:
                 await migrate(conn, edited)
         finally:
             await conn.close()
+
+
+class TestHistoryMigration:
+    async def test_database_at_0001_with_events_upgrades_and_keeps_them(self, database_url: str):
+        """A database written by the 0001 release gets the history tables and keeps its events."""
+        shipped = load_migrations()
+        conn = await asyncpg.connect(database_url)
+        try:
+            await migrate(conn, shipped[:1])
+            await conn.execute(
+                "INSERT INTO events (id, server, type, observed_at)"
+                " VALUES ('a:f:1', 'a', 'join', now())"
+            )
+            applied = await migrate(conn)
+            tables = await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
+            )
+            kept = await conn.fetchval("SELECT count(*) FROM events")
+        finally:
+            await conn.close()
+
+        assert applied == [m.version for m in shipped[1:]]
+        assert {"alerts", "audit_log", "metric_hour", "player_sessions", "events"} <= {
+            r["tablename"] for r in tables
+        }
+        assert kept == 1

@@ -1,0 +1,97 @@
+import random
+from datetime import UTC, datetime
+
+import asyncpg
+
+from common.contracts import AuditRecord, AuditResult, MetricSample
+from persistence import failures
+from persistence.dead_letters import dead_letter_headers
+from persistence.gate import Backoff
+from persistence.rows import AUDIT_COLUMNS, SAMPLE_COLUMNS, audit_row, sample_row
+
+NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
+
+
+class TestRows:
+    def test_sample_row_matches_its_columns(self):
+        """A metric sample maps to one value per column, evolution as JSON text."""
+        sample = MetricSample(
+            id="a:metric:1",
+            server="a",
+            sampled_at=NOW,
+            player_count=2,
+            ups=59.5,
+            players_online=("x", "y"),
+            evolution={"nauvis": 0.5},
+        )
+
+        row = dict(zip(SAMPLE_COLUMNS, sample_row(sample), strict=True))
+
+        assert (row["players_online"], row["evolution"], row["rcon_up"]) == (
+            ["x", "y"],
+            '{"nauvis":0.5}',
+            True,
+        )
+
+    def test_audit_row_keeps_who_where_what_and_result(self):
+        """An audit record maps to a row with the actor, place, operation and result."""
+        record = AuditRecord(
+            id="discord:1",
+            at=NOW,
+            actor_id=42,
+            actor_name="ann",
+            guild_id=7,
+            channel_id=8,
+            server="a",
+            operation="kick",
+            parameters={"player": "bob"},
+            result=AuditResult.OK,
+        )
+
+        row = dict(zip(AUDIT_COLUMNS, audit_row(record), strict=True))
+
+        assert (row["actor_id"], row["operation"], row["parameters"], row["result"]) == (
+            42,
+            "kick",
+            '{"player":"bob"}',
+            "ok",
+        )
+
+
+class TestFailures:
+    def test_data_errors_are_poison_and_connection_errors_are_not(self):
+        """A rejected value is poison; a lost connection means unavailable."""
+        bad = asyncpg.exceptions.CharacterNotInRepertoireError("invalid byte sequence")
+
+        assert failures.is_poison(bad)
+        assert not failures.is_unavailable(bad)
+        assert failures.is_unavailable(ConnectionRefusedError())
+        assert not failures.is_poison(ConnectionRefusedError())
+
+    def test_missing_partition_is_not_poison(self):
+        """A row whose partition was just dropped is retried, not dead-lettered."""
+        exc = asyncpg.exceptions.CheckViolationError('no partition of relation "m" found for row')
+
+        assert failures.is_missing_partition(exc)
+        assert not failures.is_poison(exc)
+
+
+class TestDeadLetterHeaders:
+    def test_reason_is_one_line_and_the_id_is_stable(self):
+        """Dead-letter headers flatten the reason and derive the id from stream and sequence."""
+        headers = dead_letter_headers("isr.events.a.chat", "ISR_EVENTS", 12, "bad\r\nvalue")
+
+        assert headers["Isr-Dead-Letter-Reason"] == "bad value"
+        assert headers["Nats-Msg-Id"] == "persistence:ISR_EVENTS:12"
+
+
+class TestBackoff:
+    def test_delays_double_up_to_the_cap_and_reset(self):
+        """Without jitter the delays double, stop at the cap, and start over after a reset."""
+        backoff = Backoff(initial_s=1, max_s=5, jitter=0, rng=random.Random(1))
+
+        delays = [backoff.next_delay_s() for _ in range(5)]
+        backoff.reset()
+
+        assert delays == [1, 2, 4, 5, 5]
+        assert backoff.next_delay_s() == 1

@@ -1,0 +1,112 @@
+from datetime import UTC, datetime, timedelta
+
+from persistence.sessions import EndedBy, LifecycleEvent, Session, derive_sessions
+
+T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def at(minutes: float) -> datetime:
+    """T0 plus ``minutes``."""
+    return T0 + timedelta(minutes=minutes)
+
+
+def ev(event_id: str, kind: str, minutes: float, player: str | None = None, **kw) -> LifecycleEvent:
+    """A lifecycle event at T0 + ``minutes``."""
+    return LifecycleEvent(id=event_id, type=kind, observed_at=at(minutes), player=player, **kw)
+
+
+class TestDeriveSessions:
+    def test_join_then_logged_leave_is_one_closed_session(self):
+        """A join followed by a logged leave gives one session ended by the log."""
+        sessions = derive_sessions("s", [ev("j", "join", 0, "bob"), ev("l", "leave", 30, "bob")])
+
+        assert sessions == [
+            Session("j", "s", "bob", at(0), at(30), EndedBy.LOGGED, leave_event_id="l")
+        ]
+
+    def test_reconciled_leave_is_marked_reconciled(self):
+        """A leave synthesised by the poller ends the session as reconciled."""
+        sessions = derive_sessions(
+            "s", [ev("j", "join", 0, "bob"), ev("r", "leave", 5, "bob", is_reconciled=True)]
+        )
+
+        assert sessions[0].ended_by is EndedBy.RECONCILED
+
+    def test_server_stop_ends_every_open_session(self):
+        """A stopping server ends every open session at the stop line."""
+        sessions = derive_sessions(
+            "s",
+            [
+                ev("j1", "join", 0, "bob"),
+                ev("j2", "join", 1, "ann"),
+                ev("q", "server_stopping", 10),
+                ev("g", "server_stopped", 11),
+            ],
+        )
+
+        assert [(s.player, s.left_at, s.ended_by) for s in sessions] == [
+            ("bob", at(10), EndedBy.SERVER_STOPPED),
+            ("ann", at(10), EndedBy.SERVER_STOPPED),
+        ]
+
+    def test_restart_without_stop_line_ends_sessions_at_the_start(self):
+        """A server that starts again without logging a stop ends the open sessions at the start."""
+        sessions = derive_sessions(
+            "s",
+            [ev("j", "join", 0, "bob"), ev("st", "server_start", 20), ev("j2", "join", 25, "bob")],
+        )
+
+        assert [(s.id, s.left_at, s.ended_by) for s in sessions] == [
+            ("j", at(20), EndedBy.SERVER_RESTARTED),
+            ("j2", None, None),
+        ]
+
+    def test_second_join_without_leave_does_not_open_another_session(self):
+        """A join for a player who is already online keeps the first session."""
+        sessions = derive_sessions(
+            "s",
+            [
+                ev("j1", "join", 0, "bob", is_reconciled=True),
+                ev("j2", "join", 1, "bob"),
+                ev("l", "leave", 9, "bob"),
+            ],
+        )
+
+        assert [(s.id, s.joined_at, s.left_at, s.join_reconciled) for s in sessions] == [
+            ("j1", at(0), at(9), True)
+        ]
+
+    def test_leave_without_join_is_ignored(self):
+        """A leave of a player with no open session creates nothing."""
+        assert derive_sessions("s", [ev("l", "leave", 3, "bob")]) == []
+
+    def test_order_of_arrival_does_not_matter(self):
+        """Events are applied in time order whatever order they are given in."""
+        events = [ev("j", "join", 0, "bob"), ev("l", "leave", 5, "bob"), ev("j2", "join", 7, "bob")]
+
+        assert derive_sessions("s", reversed(events)) == derive_sessions("s", events)
+
+    def test_equal_times_follow_log_position(self):
+        """Lines read together (same time) apply in log order: join before leave."""
+        events = [
+            ev("l", "leave", 0, "bob", generation=0, offset=200),
+            ev("j", "join", 0, "bob", generation=0, offset=100),
+        ]
+
+        assert derive_sessions("s", events)[0].ended_by is EndedBy.LOGGED
+
+    def test_sessions_open_at_start_can_be_closed(self):
+        """A session already open before the events is closed by a later leave."""
+        before = Session("j", "s", "bob", at(-60))
+
+        sessions = derive_sessions("s", [ev("l", "leave", 5, "bob")], open_at_start=[before])
+
+        assert sessions == [
+            Session("j", "s", "bob", at(-60), at(5), EndedBy.LOGGED, leave_event_id="l")
+        ]
+
+    def test_sessions_open_at_start_are_reopened_before_rederiving(self):
+        """A session given closed is re-derived: with no later end it comes back open."""
+        before = Session("j", "s", "bob", at(-60), at(5), EndedBy.LOGGED, leave_event_id="l")
+
+        assert derive_sessions("s", [], open_at_start=[before])[0].is_open

@@ -1,0 +1,404 @@
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from common.contracts import (
+    Alert,
+    AlertHistoryRequest,
+    AlertType,
+    AuditRecord,
+    AuditResult,
+    GameEvent,
+    LastSeenRequest,
+    LeaderboardRequest,
+    MetricHistoryRequest,
+    MetricSample,
+    PlaytimeRequest,
+    RecentEventsRequest,
+    Resolution,
+    Severity,
+    SourcePosition,
+)
+from persistence import history
+from persistence.audit_writer import AuditWriter
+from persistence.maintenance import enforce_retention
+from persistence.metrics_writer import MetricsWriter
+from persistence.partition_store import PartitionKeeper, list_partitions
+from persistence.settings import TableRetentionSettings
+from persistence.writer import EventWriter
+
+from .conftest import make_writer, store
+
+pytestmark = pytest.mark.postgres
+
+_ALL_DAYS = (
+    "events_days",
+    "alerts_days",
+    "metric_samples_days",
+    "metric_minute_days",
+    "metric_hour_days",
+    "sessions_days",
+    "audit_days",
+)
+
+T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+_offset = iter(range(100, 10**9, 100))
+
+
+def at(minutes: float) -> datetime:
+    """T0 plus ``minutes``."""
+    return T0 + timedelta(minutes=minutes)
+
+
+def event(kind: str, minutes: float, player: str | None = None, *, server: str = "a", **kw):
+    """A logged event at T0 + ``minutes`` with a fresh log position."""
+    offset = next(_offset)
+    return GameEvent(
+        id=kw.pop("id", f"{server}:f:{offset}"),
+        server=server,
+        type=kind,
+        observed_at=at(minutes),
+        player=player,
+        source=kw.pop("source", SourcePosition(file_id="f", generation=0, offset=offset)),
+        **kw,
+    )
+
+
+def reconciled(kind: str, minutes: float, player: str, *, server: str = "a") -> GameEvent:
+    """A join or leave synthesised by the RCON poller."""
+    return event(
+        kind,
+        minutes,
+        player,
+        server=server,
+        source=None,
+        flags=("reconciled",),
+        id=f"{server}:reconciled:{kind}:{player}:{minutes}",
+    )
+
+
+async def sessions(pool: asyncpg.Pool) -> list[tuple]:
+    """Every stored session as (player, joined_at, left_at, ended_by)."""
+    rows = await pool.fetch(
+        "SELECT player, joined_at, left_at, ended_by FROM player_sessions"
+        " ORDER BY joined_at, player"
+    )
+    return [tuple(r) for r in rows]
+
+
+class TestEventWriter:
+    async def test_redelivered_events_and_alerts_are_stored_once(self, pool):
+        """Writing the same batch twice leaves one row per event and per alert."""
+        writer = make_writer(EventWriter, pool)
+        alert = Alert(
+            id="a:ups_low:1",
+            server="a",
+            type=AlertType.UPS_LOW,
+            severity=Severity.WARNING,
+            raised_at=at(1),
+            summary="UPS 31",
+            details={"ups": 31},
+        )
+        batch = [event("chat", 0, "bob", message="hi"), event("chat", 1, "ann"), alert]
+
+        await store(writer, batch)
+        await store(writer, batch)
+        await store(writer, [*batch, batch[0]])
+
+        assert await pool.fetchval("SELECT count(*) FROM events") == 2
+        assert await pool.fetchval("SELECT count(*) FROM alerts") == 1
+
+    async def test_sessions_across_a_restart_and_a_missing_leave(self, pool):
+        """A crash restart ends open sessions; a reconciled leave ends one the log missed."""
+        writer = make_writer(EventWriter, pool)
+
+        await store(writer, [event("join", 0, "bob"), event("join", 5, "ann")])
+        await store(writer, [event("server_start", 60), event("join", 62, "bob")])
+        await store(writer, [reconciled("leave", 90, "bob"), event("leave", 95, "ann")])
+
+        assert await sessions(pool) == [
+            ("bob", at(0), at(60), "server_restarted"),
+            ("ann", at(5), at(60), "server_restarted"),
+            ("bob", at(62), at(90), "reconciled"),
+        ]
+
+    async def test_out_of_order_batches_give_the_same_sessions(self, pool):
+        """A leave stored before its join still closes the session once the join arrives."""
+        writer = make_writer(EventWriter, pool)
+        join, leave, stop = (
+            event("join", 0, "bob"),
+            event("leave", 30, "bob"),
+            event("server_stopping", 40),
+        )
+        join2 = event("join", 35, "ann")
+
+        await store(writer, [leave])
+        await store(writer, [stop, join2])
+        await store(writer, [join])
+
+        assert await sessions(pool) == [
+            ("bob", at(0), at(30), "logged"),
+            ("ann", at(35), at(40), "server_stopped"),
+        ]
+
+
+def sample(server: str, t: datetime, ups: float | None, players: int, **kw) -> MetricSample:
+    """A metric sample with the poller's id scheme."""
+    return MetricSample(
+        id=f"{server}:metric:{int(t.timestamp() * 1000)}",
+        server=server,
+        sampled_at=t,
+        ups=ups,
+        player_count=players,
+        **kw,
+    )
+
+
+class TestMetricsWriter:
+    async def test_rollups_count_redelivered_samples_once(self, pool):
+        """Roll-ups equal an aggregate of the stored samples even when a batch is redelivered."""
+        writer = make_writer(MetricsWriter, pool, partitions=PartitionKeeper())
+        samples = [sample("a", at(i / 6), 60.0 - i, i % 3) for i in range(12)]  # two minutes
+
+        await store(writer, samples[:8])
+        await store(writer, samples)  # the first 8 again
+        minute = await pool.fetch(
+            "SELECT bucket, samples, ups_sum, ups_min, ups_max, players_max"
+            " FROM metric_minute ORDER BY bucket"
+        )
+        hour = await pool.fetchrow("SELECT samples, ups_sum FROM metric_hour")
+
+        assert [tuple(r) for r in minute] == [
+            (at(0), 6, sum(60.0 - i for i in range(6)), 55.0, 60.0, 2),
+            (at(1), 6, sum(60.0 - i for i in range(6, 12)), 49.0, 54.0, 2),
+        ]
+        assert tuple(hour) == (12, sum(60.0 - i for i in range(12)))
+
+    async def test_samples_create_their_day_partitions(self, pool):
+        """A sample of a day with no partition yet creates it instead of failing."""
+        writer = make_writer(MetricsWriter, pool, partitions=PartitionKeeper())
+
+        await store(writer, [sample("a", datetime(2025, 1, 2, 3, tzinfo=UTC), 60, 0)])
+
+        async with pool.acquire() as conn:
+            names = await list_partitions(conn, "metric_samples")
+
+        assert "metric_samples_p20250102" in names
+
+
+class TestRetention:
+    async def test_only_old_data_is_removed(self, pool):
+        """Retention drops expired partitions and rows and keeps everything newer."""
+        now = at(0) + timedelta(days=40)
+        events = make_writer(EventWriter, pool)
+        metrics = make_writer(MetricsWriter, pool, partitions=PartitionKeeper())
+        audit = make_writer(AuditWriter, pool)
+        old, new = at(0), now - timedelta(days=1)
+        for t, tag in ((old, "old"), (new, "new")):
+            await store(
+                events,
+                [
+                    GameEvent(id=f"e-{tag}", server="a", type="chat", observed_at=t, player="bob"),
+                    Alert(
+                        id=f"al-{tag}",
+                        server="a",
+                        type=AlertType.RCON_DOWN,
+                        severity=Severity.CRITICAL,
+                        raised_at=t,
+                        summary="down",
+                    ),
+                ],
+            )
+            await store(metrics, [sample("a", t, 60, 1)])
+            await store(
+                audit,
+                [
+                    AuditRecord(
+                        id=f"au-{tag}",
+                        at=t,
+                        actor_id=1,
+                        actor_name="x",
+                        server="a",
+                        operation="kick",
+                        result=AuditResult.OK,
+                    )
+                ],
+            )
+        settings = TableRetentionSettings(
+            events_days=30,
+            alerts_days=30,
+            metric_samples_days=30,
+            metric_minute_days=30,
+            metric_hour_days=30,
+            sessions_days=30,
+            audit_days=30,
+        )
+
+        removed = await enforce_retention(pool, settings, now=now, partitions=PartitionKeeper())
+
+        for table in (
+            "events",
+            "alerts",
+            "metric_samples",
+            "metric_minute",
+            "metric_hour",
+            "audit_log",
+        ):
+            ids = await pool.fetch(f"SELECT * FROM {table}")
+            assert len(ids) == 1, table
+        assert removed is not None
+        assert removed["metric_samples"] == 1  # one partition dropped
+        assert removed["events"] == 1
+
+    async def test_zero_keeps_everything(self, pool):
+        """With every retention at 0, nothing is removed however old it is."""
+        events = make_writer(EventWriter, pool)
+        await store(events, [GameEvent(id="e", server="a", type="chat", observed_at=at(0))])
+        settings = TableRetentionSettings(**dict.fromkeys(_ALL_DAYS, 0))
+
+        await enforce_retention(
+            pool, settings, now=at(0) + timedelta(days=3650), partitions=PartitionKeeper()
+        )
+
+        assert await pool.fetchval("SELECT count(*) FROM events") == 1
+
+
+class TestHistoryQueries:
+    @pytest.fixture(name="known")
+    async def _known(self, pool):
+        """Two servers with sessions, events, alerts and 2 hours of 10 s samples on server a."""
+        events = make_writer(EventWriter, pool)
+        metrics = make_writer(MetricsWriter, pool, partitions=PartitionKeeper())
+        await store(
+            events,
+            [
+                event("join", 0, "Bob"),
+                event("chat", 5, "Bob", message="hello"),
+                event("leave", 30, "Bob"),
+                event("join", 10, "ann"),
+                event("leave", 20, "ann"),
+                event("join", 0, "bob", server="b"),
+                event("leave", 60, "bob", server="b"),
+                event("join", 100, "ann"),
+                Alert(
+                    id="al1",
+                    server="a",
+                    type=AlertType.UPS_LOW,
+                    severity=Severity.WARNING,
+                    raised_at=at(3),
+                    summary="low",
+                ),
+                Alert(
+                    id="al2",
+                    server="b",
+                    type=AlertType.RCON_DOWN,
+                    severity=Severity.CRITICAL,
+                    raised_at=at(4),
+                    summary="down",
+                ),
+            ],
+        )
+        await store(
+            metrics,
+            [
+                sample("a", at(i / 6), 60.0 if i % 2 else 50.0, 2, is_paused=i == 0)
+                for i in range(720)
+            ],
+        )
+        return pool
+
+    async def test_metric_history_at_each_resolution(self, known):
+        """Raw, minute and hour charts of the same data agree on their aggregates."""
+        async with known.acquire() as conn:
+            raw = await history.metric_history(
+                conn, MetricHistoryRequest(server="a", start=at(0), end=at(10))
+            )
+            minute = await history.metric_history(
+                conn, MetricHistoryRequest(server="a", start=at(0), end=at(120), max_points=100)
+            )
+            hour = await history.metric_history(
+                conn,
+                MetricHistoryRequest(
+                    server="a", start=at(0), end=at(120), resolution=Resolution.HOUR
+                ),
+            )
+
+        assert (raw.resolution, len(raw.points), raw.points[1].ups_avg) == (
+            Resolution.RAW,
+            60,
+            60.0,
+        )
+        assert (minute.resolution, minute.step_s, len(minute.points)) == (
+            Resolution.MINUTE,
+            120,
+            60,
+        )
+        assert minute.points[0].ups_avg == 55.0
+        assert minute.points[0].paused_samples == 1
+        assert [(p.samples, p.ups_avg, p.players_max) for p in hour.points] == [
+            (360, 55.0, 2),
+            (360, 55.0, 2),
+        ]
+
+    async def test_playtime_and_leaderboard(self, known):
+        """Playtime sums closed sessions case-insensitively; the board ranks a server's players."""
+        async with known.acquire() as conn:
+            bob_a = await history.playtime(conn, PlaytimeRequest(player="BOB", server="a"))
+            bob_all = await history.playtime(conn, PlaytimeRequest(player="bob"))
+            clipped = await history.playtime(
+                conn, PlaytimeRequest(player="bob", server="a", start=at(20), end=at(25))
+            )
+            board = await history.leaderboard(conn, LeaderboardRequest(server="a", end=at(60)))
+
+        assert (bob_a.total_s, bob_a.sessions, bob_a.is_online) == (1800.0, 1, False)
+        assert bob_all.total_s == 1800.0 + 3600.0
+        assert clipped.total_s == 300.0
+        assert [(e.rank, e.player, e.total_s) for e in board.entries] == [
+            (1, "Bob", 1800.0),
+            (2, "ann", 600.0),
+        ]
+
+    async def test_last_seen(self, known):
+        """Last seen is now for an online player, the leave for others, and not found otherwise."""
+        async with known.acquire() as conn:
+            ann = await history.last_seen(conn, LastSeenRequest(player="ANN"))
+            bob = await history.last_seen(conn, LastSeenRequest(player="bob", server="b"))
+            nobody = await history.last_seen(conn, LastSeenRequest(player="zed"))
+
+        assert (ann.is_online, ann.server) == (True, "a")
+        assert (bob.is_online, bob.last_seen_at, bob.last_event_type) == (False, at(60), "leave")
+        assert not nobody.is_found
+
+    async def test_recent_events_filters(self, known):
+        """Recent events come newest first and honour server, type, player and before."""
+        async with known.acquire() as conn:
+            joins = await history.recent_events(
+                conn, RecentEventsRequest(server="a", types=("join",))
+            )
+            bob = await history.recent_events(conn, RecentEventsRequest(player="bob", limit=2))
+            before = await history.recent_events(
+                conn, RecentEventsRequest(server="a", before=at(10))
+            )
+
+        assert [(e.player, e.observed_at) for e in joins.events] == [
+            ("ann", at(100)),
+            ("ann", at(10)),
+            ("Bob", at(0)),
+        ]
+        assert [(e.server, e.type) for e in bob.events] == [("b", "leave"), ("a", "leave")]
+        assert [e.type for e in before.events] == ["chat", "join"]
+        assert joins.events[0].data == {}
+
+    async def test_alert_history_filters(self, known):
+        """Alert history filters by server and type."""
+        async with known.acquire() as conn:
+            every = await history.alert_history(conn, AlertHistoryRequest())
+            down = await history.alert_history(
+                conn, AlertHistoryRequest(types=(AlertType.RCON_DOWN,))
+            )
+            on_a = await history.alert_history(conn, AlertHistoryRequest(server="a"))
+
+        assert [a.id for a in every.alerts] == ["al2", "al1"]
+        assert [a.id for a in down.alerts] == ["al2"]
+        assert [a.id for a in on_a.alerts] == ["al1"]
