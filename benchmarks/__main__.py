@@ -11,6 +11,7 @@ from benchmarks import corpus
 BENCHMARKS = {
     "parse": "benchmarks.parse",
     "ingestion": "benchmarks.ingestion",
+    "persistence": "benchmarks.persistence",
 }
 
 
