@@ -11,6 +11,7 @@ from benchmarks import corpus
 BENCHMARKS = {
     "parse": "benchmarks.parse",
     "ingestion": "benchmarks.ingestion",
+    "bot": "benchmarks.bot",
     "persistence": "benchmarks.persistence",
 }
 

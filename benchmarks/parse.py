@@ -82,15 +82,28 @@ def run(lines: list[str], *, repeats: int = 3) -> dict[str, float]:
     now = datetime.now(UTC)
     baseline = _baseline_patterns()
 
-    def ours() -> int:
+    def ours_encoded() -> int:
         return sum(len(events_from_batch(b, patterns, observed_at=now)[0]) for b in batches)
 
-    ours_s, events = _best_of(repeats, ours)
+    def ours_fields() -> int:
+        scan = patterns.scan
+        return sum(1 for line in lines if scan(line) is not None)
+
     theirs_s, base_events = _best_of(repeats, lambda: baseline_parse(lines, baseline))
-    ours_rate, theirs_rate = len(lines) / ours_s, len(lines) / theirs_s
+    fields_s, matched = _best_of(repeats, ours_fields)
+    encoded_s, events = _best_of(repeats, ours_encoded)
+    rate = {k: len(lines) / v for k, v in {"b": theirs_s, "f": fields_s, "e": encoded_s}.items()}
     print(
-        f"parse: {ours_rate:,.0f} lines/s ({events:,} events, JSON payloads built) vs baseline "
-        f"{theirs_rate:,.0f} lines/s ({base_events:,} events, dicts only) -> "
-        f"{ours_rate / theirs_rate:.1f}x; target >= 300,000 lines/s; best of {repeats}"
+        f"parse, lines to event fields: {rate['f']:,.0f} lines/s ({matched:,} events) vs "
+        f"baseline {rate['b']:,.0f} lines/s ({base_events:,} events, same output) -> "
+        f"{rate['f'] / rate['b']:.1f}x; target >= 300,000 lines/s; best of {repeats}"
     )
-    return {"parse_lines_per_s": ours_rate, "parse_baseline_lines_per_s": theirs_rate}
+    print(
+        f"parse, lines to wire-ready JSON payloads (what a worker publishes): "
+        f"{rate['e']:,.0f} lines/s ({events:,} events)"
+    )
+    return {
+        "parse_lines_per_s": rate["f"],
+        "parse_encoded_lines_per_s": rate["e"],
+        "parse_baseline_lines_per_s": rate["b"],
+    }
