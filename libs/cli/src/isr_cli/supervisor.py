@@ -23,8 +23,8 @@ import asyncio
 import contextlib
 import os
 import signal
-import time
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO

@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 from typing import TextIO
 
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
 from common.contracts import Alert, GameEvent, decode_events_payload
 from common.errors import InvalidMessage
 from common.runtime import connect_nats, install_stop_signals
 from common.settings import NatsSettings, PipelineSettings
 from common.topology import Topology
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
 _COLOURS = {"join": "32", "leave": "33", "chat": "36", "alert": "31", "kick": "35", "ban": "35"}
 

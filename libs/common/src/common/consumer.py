@@ -119,10 +119,8 @@ class BatchConsumer(Generic[T]):
         """
         msgs = await sub.fetch(1, timeout=self._fetch_timeout_s)
         if self._batch_size > 1:
-            try:
+            with contextlib.suppress(nats.errors.TimeoutError, TimeoutError):
                 msgs += await sub.fetch(self._batch_size - 1, timeout=_TOP_UP_TIMEOUT_S)
-            except (nats.errors.TimeoutError, TimeoutError):
-                pass
         return msgs
 
     async def process(self, msgs: Sequence[Msg]) -> None:

@@ -1,0 +1,1 @@
+"""Subcommands of the isr command; each module defines add_arguments() and main()."""
