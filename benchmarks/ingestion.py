@@ -26,30 +26,17 @@ from nats.js import JetStreamContext
 from benchmarks.parse import _baseline_patterns
 from common.topology import Topology
 from isr_cli.infra import EmbeddedNats
+from isr_testing.pipeline import service_env, write_config
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def _config(root: Path, log: Path) -> Path:
-    config = root / "config"
-    config.mkdir()
-    (config / "servers.yml").write_text(
-        f"servers:\n  bench:\n    log_path: {log}\n    log_start: beginning\n"
-        "    rcon:\n      enabled: false\n"
-    )
-    return config
+    return write_config(root / "config", {"bench": log})
 
 
 def _env(url: str, prefix: str, config: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ISR_NATS_URL": url,
-        "ISR_PREFIX": prefix,
-        "ISR_CONFIG_DIR": str(config),
-        "ISR_HEALTH_ENABLED": "false",
-        "ISR_LOG_LEVEL": "warning",
-        "ISR_LOG_FORMAT": "json",
-    }
+    return {**os.environ, **service_env(url, prefix, config, ISR_LOG_LEVEL="warning")}
 
 
 @contextmanager

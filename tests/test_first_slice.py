@@ -11,6 +11,7 @@ import asyncpg
 import nats
 import pytest
 
+from isr_testing.pipeline import service_env, write_config
 from isr_testing.processes import ServiceProcess
 from isr_testing.waiting import wait_for
 
@@ -46,26 +47,16 @@ def mixed_lines(count: int, seed: int = 7) -> tuple[list[str], int]:
 @pytest.fixture(name="slice_env")
 def _slice_env(tmp_path: Path, nats_server, nats_prefix: str, database_url: str) -> dict[str, str]:
     """A config dir with one server whose log starts empty, and the services' environment."""
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "servers.yml").write_text(
-        "servers:\n"
-        "  e2e:\n"
-        f"    log_path: {tmp_path / 'console.log'}\n"
-        "    log_start: beginning\n"
-        "    rcon:\n"
-        "      enabled: false\n"
-    )
+    config = write_config(tmp_path / "config", {"e2e": tmp_path / "console.log"})
     (tmp_path / "console.log").write_text("")
-    return {
-        "ISR_NATS_URL": nats_server.url,
-        "ISR_PREFIX": nats_prefix,
-        "ISR_DATABASE_URL": database_url,
-        "ISR_CONFIG_DIR": str(config),
-        "ISR_HEALTH_PORT": "0",
-        "ISR_LOG_FORMAT": "json",
-        "ISR_LOG_LEVEL": "info",
-    }
+    return service_env(
+        nats_server.url,
+        nats_prefix,
+        config,
+        ISR_DATABASE_URL=database_url,
+        ISR_HEALTH_ENABLED="true",
+        ISR_HEALTH_PORT="0",
+    )
 
 
 async def _count_rows(database_url: str) -> int:

@@ -12,6 +12,7 @@ import nats
 import pytest
 
 from common.contracts import decode_events_payload
+from isr_testing.pipeline import service_env, write_config
 from isr_testing.processes import ServiceProcess
 from isr_testing.streams import read_subject
 from isr_testing.waiting import wait_for
@@ -40,24 +41,8 @@ class Pipeline:
     def __init__(self, tmp_path: Path, url: str, prefix: str, *, log_name: str = "console.log"):
         self.log = tmp_path / "logs" / log_name
         self.log.parent.mkdir(exist_ok=True)
-        config = tmp_path / "config"
-        config.mkdir(exist_ok=True)
-        (config / "servers.yml").write_text(
-            "servers:\n"
-            "  srv:\n"
-            f"    log_path: {self.log}\n"
-            "    log_start: beginning\n"
-            "    rcon:\n"
-            "      enabled: false\n"
-        )
-        env = {
-            "ISR_NATS_URL": url,
-            "ISR_PREFIX": prefix,
-            "ISR_CONFIG_DIR": str(config),
-            "ISR_HEALTH_ENABLED": "false",
-            "ISR_LOG_FORMAT": "json",
-            "ISR_NATS_RECONNECT_WAIT_S": "0.2",
-        }
+        config = write_config(tmp_path / "config", {"srv": self.log})
+        env = service_env(url, prefix, config, ISR_NATS_RECONNECT_WAIT_S="0.2")
         self.url = url
         self.prefix = prefix
         self.tailer = ServiceProcess("tailer", ["tailer", "--server", "srv"], env, tmp_path)

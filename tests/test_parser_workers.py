@@ -10,6 +10,7 @@ import nats
 import pytest
 
 from common.contracts import Alert, GameEvent, decode_events_payload
+from isr_testing.pipeline import service_env, write_config
 from isr_testing.processes import ServiceProcess
 from isr_testing.streams import read_subject
 from isr_testing.waiting import wait_for
@@ -18,24 +19,13 @@ pytestmark = [pytest.mark.nats, pytest.mark.slow]
 
 
 def _config(tmp_path: Path, log: Path) -> Path:
-    config = tmp_path / "config"
-    (config / "patterns").mkdir(parents=True, exist_ok=True)
-    (config / "servers.yml").write_text(
-        f"servers:\n  srv:\n    log_path: {log}\n    log_start: beginning\n"
-        "    rcon:\n      enabled: false\n"
-    )
+    config = write_config(tmp_path / "config", {"srv": log})
+    (config / "patterns").mkdir(exist_ok=True)
     return config
 
 
 def _env(url: str, prefix: str, config: Path) -> dict[str, str]:
-    return {
-        "ISR_NATS_URL": url,
-        "ISR_PREFIX": prefix,
-        "ISR_CONFIG_DIR": str(config),
-        "ISR_HEALTH_ENABLED": "false",
-        "ISR_LOG_FORMAT": "json",
-        "ISR_PARSER_RELOAD_INTERVAL_S": "0.2",
-    }
+    return service_env(url, prefix, config, ISR_PARSER_RELOAD_INTERVAL_S="0.2")
 
 
 async def _read(url: str, subject: str, count: int) -> list[GameEvent | Alert]:
