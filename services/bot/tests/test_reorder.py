@@ -38,3 +38,26 @@ class TestReorderWindow:
 
         assert window.next_due() == float("-inf")
         assert window.release(now=0.0) == ["alert"]
+
+
+class TestContiguity:
+    def test_the_next_line_skips_the_wait(self):
+        """An event starting where the last released line ended leaves without waiting."""
+        window: ReorderWindow[str] = ReorderWindow(10.0)
+        window.add("s", None, "x", now=0.0)
+        window.add("s", (0, 0), "first", now=0.0, end=20)
+        window.release(now=10.0)
+        window.add("s", (0, 21), "next", now=10.0, end=40)
+
+        assert window.next_due() == float("-inf")
+        assert window.release(now=10.0) == ["next"]
+
+    def test_after_a_gap_the_window_applies(self):
+        """An event after a gap (a line that made no event) still waits for earlier ones."""
+        window: ReorderWindow[str] = ReorderWindow(10.0)
+        window.add("s", (0, 0), "first", now=0.0, end=20)
+        window.release(now=10.0)
+        window.add("s", (0, 50), "after-gap", now=10.0, end=70)
+
+        assert window.release(now=10.0) == []
+        assert window.release(now=20.0) == ["after-gap"]

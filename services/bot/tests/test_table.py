@@ -29,7 +29,6 @@ ORIGINAL = [
     "research",
     "rcon",
     "help",
-    "",
 ]
 
 

@@ -54,6 +54,8 @@ log = structlog.get_logger()
 
 BRIDGED_FLAG = "bridged"
 """Flag the parser sets on chat our own bridge put in the game; never relayed back."""
+TRUNCATED_FLAG = "truncated"
+"""Flag on an event whose line the tailer cut: its length says nothing about the next line."""
 NONCE_CHARS = 25
 """Discord accepts nonces of at most 25 characters."""
 
@@ -86,7 +88,11 @@ def make_nonce(*parts: object) -> str:
 class AckHandle:
     """One stream message that may feed several posts (an alert to several channels)."""
 
-    def __init__(self, msg: Msg, parts: int, on_settled: Callable[[AckHandle], None]) -> None:
+    def __init__(
+        self, msg: Msg, parts: int, on_settled: Callable[[AckHandle], None], key: str
+    ) -> None:
+        self.key = key
+        """The event or alert id (the relay's index of held messages)."""
         self.msg = msg
         self.left = parts
         self._on_settled = on_settled
@@ -245,7 +251,7 @@ class Relay:
                 await self._wait(self._space, 1.0)
                 continue
             try:
-                msgs = await sub.fetch(min(self._batch_size, room), timeout=0.5)
+                msgs = await self._fetch(sub, min(self._batch_size, room))
             except (nats.errors.TimeoutError, TimeoutError):
                 continue
             except Exception as exc:
@@ -259,10 +265,19 @@ class Relay:
                 await self._accept(msg, now)
             self._wake_release.set()
 
+    @staticmethod
+    async def _fetch(sub: Any, count: int) -> list[Msg]:
+        # nats-py's fetch(n) holds the pull open until n messages arrived; wait for one, then
+        # take only what is already there (as common.consumer does).
+        msgs: list[Msg] = await sub.fetch(1, timeout=0.5)
+        if count > 1:
+            with contextlib.suppress(nats.errors.TimeoutError, TimeoutError):
+                msgs += await sub.fetch(count - 1, timeout=0.01)
+        return msgs
+
     def _settled(self, handle: AckHandle) -> None:
-        for key, held in list(self._held.items()):
-            if held is handle:
-                del self._held[key]
+        if self._held.get(handle.key) is handle:
+            del self._held[handle.key]
         self._space.set()
 
     async def _accept(self, msg: Msg, now: float) -> None:
@@ -282,16 +297,19 @@ class Relay:
                 await msg.ack()
                 return
             key = payload.source.sort_key() if payload.source else None
-            handle = AckHandle(msg, 1, self._settled)
+            end = None
+            if payload.source is not None and payload.raw and TRUNCATED_FLAG not in payload.flags:
+                end = payload.source.offset + len(payload.raw.encode())
+            handle = AckHandle(msg, 1, self._settled, payload.id)
             self._held[payload.id] = handle
             routed = _Routed(handle, payload.server, channel, key, payload.id, payload)
-            self._window.add(payload.server, key, routed, now=now)
+            self._window.add(payload.server, key, routed, now=now, end=end)
             return
         channels = alert_channels(config, payload)
         if not channels:
             await msg.ack()
             return
-        handle = AckHandle(msg, len(channels), self._settled)
+        handle = AckHandle(msg, len(channels), self._settled, payload.id)
         self._held[payload.id] = handle
         for channel in channels:
             routed = _Routed(handle, payload.server, channel, None, payload.id, payload)
