@@ -18,7 +18,7 @@ from common.settings import (
     RuntimeSettings,
 )
 from parser.settings import ParserSettings
-from persistence.settings import PersistenceSettings
+from persistence.settings import PersistenceSettings, TableRetentionSettings
 from tailer.settings import TailerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +33,7 @@ SETTINGS = [
     TailerSettings,
     ParserSettings,
     PersistenceSettings,
+    TableRetentionSettings,
 ]
 
 
