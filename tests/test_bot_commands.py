@@ -39,8 +39,9 @@ class CommandEnv:
 
     async def run(
         self,
-        name: str,
+        command: str,
         roles: tuple[int, ...] = (),
+        /,
         *,
         root: str = "factorio",
         user_id: int = 42,
@@ -50,7 +51,7 @@ class CommandEnv:
         """Send ``/root name options`` and return the visible reply (with its flags)."""
         types = {int: 4, float: 10}
         sub = {
-            "name": name,
+            "name": command,
             "type": 1,
             "options": [
                 {"name": k, "type": types.get(type(v), 3), "value": v} for k, v in options.items()
