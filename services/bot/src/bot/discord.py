@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import hikari
 
 from bot.render import EmbedSpec, Post
@@ -25,8 +27,15 @@ def create_bot(settings: BotSettings, *, token: str, bridge: bool) -> hikari.Gat
     )
 
 
-def to_embed(spec: EmbedSpec) -> hikari.Embed:
-    """A hikari embed from an :class:`EmbedSpec`."""
+ATTACHMENT_SCHEME = "attachment://"
+
+
+def to_embed(spec: EmbedSpec, files: Mapping[str, bytes] | None = None) -> hikari.Embed:
+    """A hikari embed from an :class:`EmbedSpec`.
+
+    An ``attachment://<name>`` image is uploaded from ``files[name]`` with the message (hikari
+    turns an embed's resource into an attachment and references it).
+    """
     embed = hikari.Embed(
         title=spec.title,
         description=spec.description or None,
@@ -37,7 +46,10 @@ def to_embed(spec: EmbedSpec) -> hikari.Embed:
         embed.add_field(field.name, field.value, inline=field.inline)
     if spec.footer:
         embed.set_footer(spec.footer)
-    if spec.image:
+    if spec.image and spec.image.startswith(ATTACHMENT_SCHEME):
+        name = spec.image.removeprefix(ATTACHMENT_SCHEME)
+        embed.set_image(hikari.Bytes((files or {})[name], name))
+    elif spec.image:
         embed.set_image(spec.image)
     return embed
 

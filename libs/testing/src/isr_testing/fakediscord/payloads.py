@@ -118,6 +118,19 @@ def message(
     }
 
 
+def attachment(index: int, filename: str, size: int, base_url: str) -> dict[str, Any]:
+    """An attachment object; its URLs point at the fake (never at Discord's CDN)."""
+    url = f"{base_url}/attachments/{index}/{filename}"
+    return {
+        "id": str(next_id()),
+        "filename": filename,
+        "size": size,
+        "url": url,
+        "proxy_url": url,
+        "content_type": "image/png" if filename.endswith(".png") else "application/octet-stream",
+    }
+
+
 def member(user_id: int, name: str, roles: list[int]) -> dict[str, Any]:
     """A guild member (as in interactions and MESSAGE_CREATE)."""
     return {

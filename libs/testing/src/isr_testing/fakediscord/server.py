@@ -412,7 +412,7 @@ class FakeDiscord:
                     return web.json_response(message)
         message = payloads.message(channel_id, body)
         message["attachments"] = [
-            {"id": str(i), "filename": name, "size": len(data)}
+            payloads.attachment(i, name, len(data), self.url)
             for i, (name, data) in enumerate(files.items())
         ]
         message["_allowed_mentions"] = body.get("allowed_mentions")
@@ -474,7 +474,7 @@ class FakeDiscord:
             return web.json_response(payloads.error("Unknown Webhook", 10015), status=404)
         message = payloads.message(0, body)
         message["attachments"] = [
-            {"id": str(i), "filename": name, "size": len(data)}
+            payloads.attachment(i, name, len(data), self.url)
             for i, (name, data) in enumerate(files.items())
         ]
         stored = {**body, "attachments": message["attachments"]}

@@ -174,11 +174,15 @@ class CommandHandler:
 
     async def _finish(self, interaction: hikari.CommandInteraction, reply: replies.Reply) -> None:
         """Answer a deferred interaction: edit it, or replace it with an ephemeral error."""
-        attachments = [hikari.Bytes(data, name) for name, data in reply.files]
+        files = dict(reply.files)
+        embedded = reply.embed.image if reply.embed and reply.embed.image else ""
+        attachments = [
+            hikari.Bytes(data, name) for name, data in files.items() if not embedded.endswith(name)
+        ]
         if not reply.is_ephemeral:
             await interaction.edit_initial_response(
                 reply.content or hikari.UNDEFINED,
-                embed=to_embed(reply.embed) if reply.embed else hikari.UNDEFINED,
+                embed=to_embed(reply.embed, files) if reply.embed else hikari.UNDEFINED,
                 attachments=attachments or hikari.UNDEFINED,
                 mentions_everyone=False,
                 user_mentions=False,

@@ -55,11 +55,15 @@ def active_alerts(alerts: tuple[queries.AlertRecord, ...]) -> list[queries.Alert
     seen: set[tuple[str, str]] = set()
     active = []
     for alert in alerts:
-        family = _PAIRS.get(AlertType(alert.type)) if alert.type in AlertType else None
+        try:
+            kind = AlertType(alert.type)
+        except ValueError:
+            continue
+        family = _PAIRS.get(kind)
         if family is None or (alert.server, family) in seen:
             continue
         seen.add((alert.server, family))
-        if AlertType(alert.type) in _ACTIVE:
+        if kind in _ACTIVE:
             active.append(alert)
     return active
 
