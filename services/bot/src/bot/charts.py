@@ -27,7 +27,7 @@ def line_chart(
     axes = figure.add_subplot()
     for label, values in series:
         axes.plot(
-            list(times),
+            list(times),  # type: ignore[arg-type]
             [float("nan") if v is None else v for v in values],
             label=label,
             linewidth=1.5,
@@ -37,7 +37,8 @@ def line_chart(
     axes.set_title(title)
     axes.set_ylabel(y_label)
     axes.grid(visible=True, alpha=0.3)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(mdates.AutoDateLocator()))
+    locator = mdates.AutoDateLocator()  # type: ignore[no-untyped-call]
+    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     axes.legend(loc="lower left", fontsize="small")
     figure.tight_layout()
     buffer = io.BytesIO()

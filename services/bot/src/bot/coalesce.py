@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.render import EMBED_TOTAL_LIMIT, EMBEDS_PER_MESSAGE, MESSAGE_LIMIT, Item, Post
+from bot.render import (
+    EMBED_TOTAL_LIMIT,
+    EMBEDS_PER_MESSAGE,
+    MESSAGE_LIMIT,
+    EmbedSpec,
+    Item,
+    Post,
+)
 
 
 def take_post(items: Sequence[Item], *, max_items: int | None = None) -> tuple[Post, int]:
@@ -36,7 +43,7 @@ def take_post(items: Sequence[Item], *, max_items: int | None = None) -> tuple[P
             roles.update(dict.fromkeys(item.role_ids))
         post = Post(content="\n".join(lines), user_ids=tuple(users), role_ids=tuple(roles))
         return post, len(lines)
-    embeds = []
+    embeds: list[EmbedSpec] = []
     size = 0
     for item in items[:cap]:
         if item.embed is None or len(embeds) == EMBEDS_PER_MESSAGE:

@@ -385,11 +385,11 @@ class Relay:
         if entry is not None and entry.value:
             data = json.loads(entry.value)
             done = data.get("done")
-            lane.state.skip_through = tuple(done) if done else None  # type: ignore[assignment]
+            lane.state.skip_through = (done[0], done[1]) if done else None
             lane.state.done = lane.state.skip_through
             lane.state.intent = _Intent(
-                tuple(data["first"]),  # type: ignore[arg-type]
-                tuple(data["last"]),  # type: ignore[arg-type]
+                (data["first"][0], data["first"][1]),
+                (data["last"][0], data["last"][1]),
                 data["count"],
                 data["nonce"],
             )

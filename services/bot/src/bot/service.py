@@ -8,6 +8,7 @@ import dataclasses
 import json
 import sys
 import time
+from typing import Any
 
 import hikari
 import structlog
@@ -197,7 +198,7 @@ async def run(settings: BotSettings, *, stop: asyncio.Event | None = None) -> No
                 )
 
             async with asyncio.TaskGroup() as tasks:
-                watchers = [
+                watchers: list[ConfigWatcher[Any]] = [
                     ConfigWatcher(config_dir, on_config, current=holder.config),
                     ConfigWatcher(
                         config_dir,

@@ -145,9 +145,9 @@ class CommandHandler:
             )
         elif spec.local == "connect":
             await self._kv.put(str(invocation.user_id), decided.server.encode())
-            online = self._online(config).get(decided.server, False)
+            is_up = self._online(config).get(decided.server, False)
             await self._answer(
-                interaction, replies.connected(config, decided.server, is_online=online)
+                interaction, replies.connected(config, decided.server, is_online=is_up)
             )
         elif spec.local == "history":
             await self._history(interaction, invocation, decided, config)

@@ -89,7 +89,7 @@ def _player_done(
 
 
 def rcon_success(  # noqa: PLR0911 - one branch per result kind
-    result: rcon.RconResult,  # type: ignore[valid-type]
+    result: rcon.RconResult,
     *,
     server_name: str,
     args: Mapping[str, object],

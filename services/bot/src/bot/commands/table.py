@@ -125,7 +125,7 @@ def _whitelist(args: Args) -> rcon.RconRequestBase:
     if action in ("add", "remove") and player is None:
         raise BadArgument(f"whitelist {action} needs a player")
     return rcon.WhitelistRequest(
-        action=action,  # type: ignore[arg-type]
+        action=action,
         player=player if action in ("add", "remove") else None,
     )
 
