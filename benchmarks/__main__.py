@@ -13,6 +13,7 @@ BENCHMARKS = {
     "ingestion": "benchmarks.ingestion",
     "bot": "benchmarks.bot",
     "persistence": "benchmarks.persistence",
+    "rcon_poller": "benchmarks.rcon_poller",
 }
 
 

@@ -109,7 +109,7 @@ class ServerWorker:
             return
         if entry.value:
             self._state = AlertState.model_validate_json(entry.value)
-            self._saved_state = entry.value
+            self._saved_state = self._state.model_dump_json(exclude={"ups": {"ema"}}).encode()
             self._ups_alerts.state = self._state.ups
             self._rcon_alerts.state = self._state.rcon
 
@@ -272,10 +272,13 @@ class ServerWorker:
         return outgoing
 
     async def _save_state(self) -> None:
-        data = self._state.model_dump_json().encode()
-        if data != self._saved_state:
-            await self._alert_kv.put(self.tag, data)
-            self._saved_state = data
+        # The EMA moves with every sample; saving it each time would cost a KV write per
+        # sample for nothing a restart needs (the next owner re-seeds it from its first
+        # estimate). Everything else is saved as soon as it changes.
+        significant = self._state.model_dump_json(exclude={"ups": {"ema"}}).encode()
+        if significant != self._saved_state:
+            await self._alert_kv.put(self.tag, self._state.model_dump_json().encode())
+            self._saved_state = significant
 
     # -- what the command service needs -------------------------------------------------------
 
