@@ -230,6 +230,22 @@ async def test_every_command_succeeds_with_the_right_roles(env: CommandEnv):
     assert {name for name, _o, _t in SUCCESS_CASES} | {"help"} == {
         c["name"] for c in env.fake.commands[payloads.GUILD_ID][0]["options"]
     }
+    privileged = [n for n, _o, _t in SUCCESS_CASES if n in ADMIN_OPS | DANGER]
+    nc = await nats.connect(env.nats_url)
+    try:
+        subject = Topology(env.prefix).audit_subject("alpha")
+        msgs = await read_subject(nc.jetstream(), subject, count=len(privileged))
+    finally:
+        await nc.close()
+    records = [AuditRecord.from_json(m.data) for m in msgs]
+    assert len(records) == len(privileged)
+    assert {r.result.value for r in records} == {"ok"}
+    kick = next(r for r in records if r.operation == "kick")
+    assert (kick.actor_id, kick.parameters["player"], kick.parameters["reason"]) == (
+        42,
+        "Bob",
+        "afk",
+    )
 
 
 PRIVILEGED = [
@@ -250,6 +266,10 @@ PRIVILEGED = [
     ("rcon", {"command": "/time"}),
 ]
 DANGER = {"ban", "unban", "promote", "demote", "rcon"}
+ADMIN_OPS = {
+    "kick", "mute", "unmute", "save", "broadcast", "whisper", "whitelist", "clock", "speed",
+    "research",
+}  # fmt: skip
 
 
 async def test_privileged_commands_are_denied_without_roles_and_audited(bot_only: CommandEnv):

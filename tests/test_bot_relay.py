@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import nats
 import pytest
@@ -181,3 +186,95 @@ async def test_burst_with_429s_arrives_complete_in_order_and_coalesced(
     assert numbers == list(range(1, 501))
     assert len(messages) < 100
     assert sum(r.status == 429 for r in fake_discord.posts(CHAT)) == 5
+
+
+@pytest.mark.slow
+async def test_discord_outage_leaves_events_waiting_then_delivers_in_order(
+    fake_discord: FakeDiscord, nats_server, nats_prefix: str, config_dir: Path
+):
+    """While Discord answers 503 nothing is lost; afterwards every event arrives once, in order."""
+    # hikari retries a 5xx three times itself, then the relay retries the post (same nonce).
+    fake_discord.inject("POST", rf"/channels/{CHAT}/messages", status=503, count=5)
+    events: list[GameEvent | Alert] = [_event(i) for i in range(1, 31)]
+    async with running_bot(
+        fake_discord, nats_url=nats_server.url, prefix=nats_prefix, config_dir=config_dir
+    ):
+        await _publish(nats_server.url, nats_prefix, events)
+        await fake_discord.wait_until(
+            lambda: (
+                "message 30" in "".join(m["content"] for m in fake_discord.channel_messages(CHAT))
+            ),
+            timeout_s=30,
+            what="all 30 lines after the outage",
+        )
+
+    lines = "\n".join(m["content"] for m in fake_discord.channel_messages(CHAT)).splitlines()
+    numbers = [int(m[1]) for line in lines if (m := re.search(r"message (\d+)$", line))]
+    assert numbers == list(range(1, 31))
+    assert sum(r.status == 503 for r in fake_discord.posts(CHAT)) == 5
+
+
+async def test_channel_change_in_servers_yml_applies_without_restart(
+    fake_discord: FakeDiscord, nats_server, nats_prefix: str, config_dir: Path
+):
+    """After servers.yml moves chat to another channel, the next chat goes there."""
+    async with running_bot(
+        fake_discord, nats_url=nats_server.url, prefix=nats_prefix, config_dir=config_dir
+    ):
+        await _publish(nats_server.url, nats_prefix, [_event(1)])
+        await fake_discord.wait_for_messages(CHAT, 1)
+        servers = config_dir / "servers.yml"
+        servers.write_text(servers.read_text().replace(str(CHAT), "1009"))
+        for i in range(2, 200):  # keep publishing until the reload shows (the watcher polls)
+            await _publish(nats_server.url, nats_prefix, [_event(i)])
+            if fake_discord.channel_messages(1009):
+                break
+            await asyncio.sleep(0.05)  # pacing the publisher, not synchronising
+
+    assert fake_discord.channel_messages(1009)
+
+
+async def test_cli_command_tree_is_what_gets_registered(
+    fake_discord: FakeDiscord, nats_server, nats_prefix: str, config_dir: Path
+):
+    """`isr bot commands --json` prints exactly the tree the bot registers in each guild."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "isr_cli", "bot", "commands", "--json"],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    async with running_bot(
+        fake_discord, nats_url=nats_server.url, prefix=nats_prefix, config_dir=config_dir
+    ):
+        request = await fake_discord.wait_for_request(
+            "PUT", r"/applications/\d+/guilds/\d+/commands"
+        )
+
+    def shape(commands: list[dict[str, Any]]) -> list[Any]:
+        return [
+            (
+                c["name"],
+                c["description"],
+                c.get("contexts"),
+                [
+                    (
+                        s["name"],
+                        s["description"],
+                        [
+                            (
+                                o["name"],
+                                o["type"],
+                                o.get("required", False),
+                                o.get("autocomplete", False),
+                            )
+                            for o in s.get("options", [])
+                        ],
+                    )
+                    for s in c["options"]
+                ],
+            )
+            for c in commands
+        ]
+
+    assert shape(json.loads(printed.stdout)) == shape(request.json)
