@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import math
 import sys
 import time
 from typing import Any
@@ -228,9 +229,8 @@ async def _forward(source: asyncio.Event, target: asyncio.Event) -> None:
 
 
 async def _check_discord(bot: hikari.GatewayBot) -> str | None:
-    return (
-        None if bot.is_alive and bot.heartbeat_latency == bot.heartbeat_latency else "gateway down"
-    )
+    # heartbeat_latency is NaN until the shard has a live, acknowledged connection.
+    return None if bot.is_alive and not math.isnan(bot.heartbeat_latency) else "gateway down"
 
 
 def print_commands(out: object = sys.stdout) -> int:

@@ -216,11 +216,12 @@ class CommandHandler:
             }
         )
         outcome, detail = AuditResult.OK, None
+        timeout_s = max(self._timeout_s, decided.spec.timeout_s or 0.0)
         try:
             answer = await self._nc.request(
                 self._topology.rcon_subject(decided.server),
                 rcon.encode_rcon_request(request),
-                timeout=self._timeout_s,
+                timeout=timeout_s,
             )
             reply_model = rcon.RconReply.from_json(answer.data)
         except nats.errors.NoRespondersError:

@@ -84,6 +84,8 @@ class CommandSpec:
     local: LocalAction | None = None
     root: str = ROOT
     usage_note: str = ""
+    timeout_s: float | None = None
+    """How long to wait for the answer when longer than the bot's command timeout."""
 
     @property
     def path(self) -> str:
@@ -223,7 +225,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("demote", "Remove a player from the admins", (_PLAYER,), D, D, True,
                 build=lambda a: rcon.DemoteRequest(player=_player(a))),
     CommandSpec("save", "Save the game", (OptionSpec("name", "Save name (optional)"),), A, A, True,
-                build=_save),
+                build=_save, timeout_s=130.0),  # a big map saves for minutes
     CommandSpec(
         "broadcast", "Message every player (highlighted)",
         (OptionSpec("message", "The text", required=True, max_length=rcon.MESSAGE_MAX),),
