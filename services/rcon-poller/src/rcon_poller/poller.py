@@ -32,6 +32,8 @@ from rcon_poller.worker import ServerWorker
 
 log = structlog.get_logger()
 
+_STOP_GRACE_S = 5.0
+
 
 @dataclass
 class _Running:
@@ -168,7 +170,10 @@ class Poller:
         running.stop.set()
         with contextlib.suppress(Exception):
             await running.subscription.unsubscribe()
-        await running.task
+        # A sample in hand finishes; one stuck publishing while NATS is away is cancelled so
+        # the other servers' leases keep being renewed.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(running.task, _STOP_GRACE_S)
         if running.ready_task is not None:
             running.ready_task.cancel()
         await running.handler.drain()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import structlog
 
@@ -40,7 +41,7 @@ async def run(settings: PollerSettings) -> None:
         )
 
         async def check_leases() -> str | None:
-            loop_age_s = asyncio.get_running_loop().time() - poller.last_round_s
+            loop_age_s = time.monotonic() - poller.last_round_s
             limit_s = _STALLED_ROUNDS * settings.lease_check_interval_s + settings.lease_ttl_s
             return f"lease loop stalled for {loop_age_s:.0f} s" if loop_age_s > limit_s else None
 

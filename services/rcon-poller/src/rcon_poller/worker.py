@@ -192,7 +192,10 @@ class ServerWorker:
             drafts = []
         outgoing += [self._alert(draft, now) for draft in drafts]
         await publish_confirmed(self._js, outgoing)
-        await self._save_state()
+        try:
+            await self._save_state()
+        except Exception as exc:  # NATS away: the next tick saves again (nothing is lost)
+            log.warning("alert_state_save_failed", server=self.tag, error=repr(exc))
 
     def _observe(self, sample: Sample, now: datetime, scheduled_at: datetime) -> MetricSample:
         if sample.game_speed is not None:
