@@ -89,7 +89,11 @@ async def _command_env(
                 "name": "Alpha",
                 "description": "main world",
                 "log_path": str(tmp_path / "alpha.log"),
-                "rcon": {"port": sim.rcon_port, "password_env": "ISR_TEST_SIM_PASSWORD"},
+                "rcon": {
+                    "port": sim.rcon_port,
+                    "password_env": "ISR_TEST_SIM_PASSWORD",
+                    "timeout_s": 2,
+                },
                 "channels": {"default": 1001},
                 "permissions": {"admin": [ADMIN_ROLE], "danger": [DANGER_ROLE]},
                 "cooldowns": {
@@ -337,6 +341,22 @@ async def test_factorio_errors_are_specific_and_ephemeral(env: CommandEnv):
     assert "Unknown player" in _title(unknown)
     assert _is_ephemeral(lua)
     assert "Unknown technology" in _title(lua) or "Factorio" in _title(lua)
+
+
+async def test_stalled_and_unreachable_rcon_give_specific_errors(env: CommandEnv):
+    """A stalled server times out and a refused connection reports RCON unavailable."""
+    env.sim.stall_rcon()
+    stalled = await env.run("players")
+    env.sim.release_rcon()
+    await env.sim.refuse_rcon()
+    await env.sim.drop_rcon_connections()
+    down = await env.run("players")
+    await env.sim.accept_rcon()
+
+    assert _is_ephemeral(stalled)
+    assert "Timed out" in _title(stalled), stalled
+    assert _is_ephemeral(down)
+    assert "RCON unavailable" in _title(down)
 
 
 async def test_autocomplete_offers_matching_servers(bot_only: CommandEnv):
