@@ -19,6 +19,7 @@ from common.settings import (
 )
 from parser.settings import ParserSettings
 from persistence.settings import PersistenceSettings, TableRetentionSettings
+from rcon_poller.settings import PollerSettings
 from tailer.settings import TailerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +35,7 @@ SETTINGS = [
     ParserSettings,
     PersistenceSettings,
     TableRetentionSettings,
+    PollerSettings,
 ]
 
 
