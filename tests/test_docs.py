@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic_settings import BaseSettings
 
+from bot.settings import BotSettings, DiscordSettings
 from common.settings import (
     HealthSettings,
     LogSettings,
@@ -36,6 +37,8 @@ SETTINGS = [
     PersistenceSettings,
     TableRetentionSettings,
     PollerSettings,
+    BotSettings,
+    DiscordSettings,
 ]
 
 
