@@ -244,10 +244,12 @@ depends on factorio-isr, next to your Factorio container:
       emptyDir: {}
     {{- include "factorio-isr.volumes" (dict "root" $ "secrets" true) | nindent 4 }}
 
-`server` is the tag in servers.yml; `logVolume` the volume Factorio writes --console-log into
-(mounted read-only at tailer.logMountPath). The pod's terminationGracePeriodSeconds must be at
-least tailer.shutdownGraceSeconds + terminationGraceMarginSeconds. docs/deployment.md has the
-same container as plain YAML for a pod you write by hand.
+`server` is the tag in servers.yml; `logVolume` the volume Factorio writes --console-log into,
+mounted read-only at <tailer.logMountPath>/<server> (each server's log_path must differ, so
+servers.yml says log_path: /var/log/factorio/main/console.log for server main). The pod's
+terminationGracePeriodSeconds must be at least tailer.shutdownGraceSeconds +
+terminationGraceMarginSeconds. docs/deployment.md has the same container as plain YAML for a
+pod you write by hand.
 */}}
 {{- define "factorio-isr.tailerContainer" -}}
 {{- $v := .root.Values -}}
@@ -268,7 +270,7 @@ same container as plain YAML for a pod you write by hand.
     {{- toYaml $v.securityContext | nindent 4 }}
   volumeMounts:
     - name: {{ .logVolume }}
-      mountPath: {{ $v.tailer.logMountPath }}
+      mountPath: {{ printf "%s/%s" $v.tailer.logMountPath .server }}
       readOnly: true
     {{- include "factorio-isr.volumeMounts" (dict "root" .root "secrets" true) | nindent 4 }}
 {{- end }}
