@@ -578,3 +578,17 @@ class TestShippedFiles:
 
         assert None is config
         assert [issue.field for issue in issues] == ["servers.demo.rcon.password_env"]
+
+
+def test_secrets_can_be_left_unresolved(tmp_path):
+    """A service that needs no secret loads the config without the password being available."""
+    (tmp_path / "servers.yml").write_text(
+        "servers:\n  a:\n    log_path: a.log\n    rcon:\n      password_env: NOT_SET_ANYWHERE\n"
+    )
+
+    config = load_config(tmp_path, environ={}, resolve_secrets=False)
+
+    with pytest.raises(ConfigError, match="NOT_SET_ANYWHERE"):
+        load_config(tmp_path, environ={})
+    assert config.servers["a"].rcon is not None
+    assert config.servers["a"].rcon.password_ref is not None

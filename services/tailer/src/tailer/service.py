@@ -164,7 +164,8 @@ async def run_stdin(source: StdinSource, publisher: BatchPublisher, stop: asynci
 
 async def run(settings: TailerSettings) -> None:
     """Run the tailer for ``settings.server`` until SIGTERM/SIGINT (or end of stdin)."""
-    config = load_config(settings.runtime.pipeline.config_dir)
+    # The tailer needs no secret: as a sidecar it is never given the RCON passwords.
+    config = load_config(settings.runtime.pipeline.config_dir, resolve_secrets=False)
     if settings.server not in config.servers:
         msg = f"unknown server {settings.server!r}; servers.yml has {sorted(config.servers)}"
         raise SystemExit(msg)

@@ -12,6 +12,8 @@ directory (see :mod:`common.config.registry`); that is what ``isr check-config``
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -51,17 +53,27 @@ class _ServersDocument(ConfigModel):
     servers: Annotated[dict[ServerTag, Any], Field(min_length=1)]
 
 
-def load_config(config_dir: Path, *, environ: Mapping[str, str] | None = None) -> IsrConfig:
+def load_config(
+    config_dir: Path,
+    *,
+    environ: Mapping[str, str] | None = None,
+    resolve_secrets: bool = True,
+) -> IsrConfig:
     """Load and validate ``config_dir/servers.yml``, resolving secret references.
 
     Args:
         config_dir: the configuration directory; relative paths in the file start here.
         environ: where ``*_env`` references are looked up (default: the process environment).
+        resolve_secrets: False checks secret references only for shape, so a service that
+            needs no secret (the tailer, a sidecar) is never given the RCON passwords.
 
     Raises:
         ConfigError: listing every problem found, each with file, line and field.
     """
-    config, issues = _load_servers(config_dir, LoadContext.create(config_dir, environ))
+    context = LoadContext.create(config_dir, environ)
+    if not resolve_secrets:
+        context = dataclasses.replace(context, resolve_secrets=False)
+    config, issues = _load_servers(config_dir, context)
     if config is None:
         raise ConfigError(issues)
     return config
