@@ -13,7 +13,6 @@ directory (see :mod:`common.config.registry`); that is what ``isr check-config``
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
