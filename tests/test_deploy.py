@@ -679,3 +679,18 @@ def test_dashboard_panels_have_unique_ids_and_fit_the_grid() -> None:
             for y in range(pos["y"], pos["y"] + pos["h"]):
                 assert (x, y) not in cells, f"{panel['title']} overlaps at {(x, y)}"
                 cells.add((x, y))
+
+
+def test_tailer_sidecars_get_no_secret(renders: dict[str, list[dict[str, Any]]]) -> None:
+    """The tailer runs in the Factorio pod with no RCON password or other secret reference."""
+    tailers = [
+        (where, container)
+        for docs in renders.values()
+        for where, container in _isr_containers(docs)
+        if container["name"] == "isr-tailer"
+    ]
+
+    leaks = [where for where, container in tailers if "secretKeyRef" in str(container)]
+
+    assert tailers
+    assert leaks == []

@@ -262,7 +262,7 @@ pod you write by hand.
   {{- end }}
   env:
     {{- include "factorio-isr.env" (dict "root" .root "grace" $v.tailer.shutdownGraceSeconds "env" $v.tailer.env) | nindent 4 }}
-    {{- with (include "factorio-isr.configSecretEnv" .root | trim) }}{{ . | nindent 4 }}{{ end }}
+    {{- /* No secrets: the tailer loads servers.yml without resolving them. */}}
   {{- include "factorio-isr.probes" (dict "root" .root "readiness" false) | nindent 2 }}
   resources:
     {{- toYaml $v.tailer.resources | nindent 4 }}
@@ -272,5 +272,5 @@ pod you write by hand.
     - name: {{ .logVolume }}
       mountPath: {{ printf "%s/%s" $v.tailer.logMountPath .server }}
       readOnly: true
-    {{- include "factorio-isr.volumeMounts" (dict "root" .root "secrets" true) | nindent 4 }}
+    {{- include "factorio-isr.volumeMounts" (dict "root" .root "secrets" false) | nindent 4 }}
 {{- end }}
