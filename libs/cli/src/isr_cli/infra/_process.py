@@ -15,6 +15,8 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
+from typing import Self
 
 from isr_cli.infra.errors import InfraError
 
@@ -107,3 +109,27 @@ def tail(path: Path, lines: int = 20) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
+
+
+class StartStopContext:
+    """Mixin for a server with ``start()``/``stop()``: ``with server:`` runs it for the block."""
+
+    def start(self) -> None:
+        """Start the server (implemented by the class)."""
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        """Stop the server (implemented by the class)."""
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -8,10 +8,10 @@ docker-py's default timeout would hang a start for 60 s against a stuck daemon.
 from __future__ import annotations
 
 import secrets
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from common.redaction import register_secret
+from isr_cli.infra._process import StartStopContext
 from isr_cli.infra.errors import InfraError, StartupError
 
 IMAGE = "postgres:15-alpine"
@@ -38,7 +38,7 @@ def docker_available() -> bool:
         return False
 
 
-class DockerPostgres:
+class DockerPostgres(StartStopContext):
     """A throwaway Postgres container (role, password and database ``isr``).
 
     The container has no volume: its data is gone after ``stop()``. ``isr up`` prefers local
@@ -88,15 +88,3 @@ class DockerPostgres:
         container, self._container = self._container, None
         if container is not None:
             container.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

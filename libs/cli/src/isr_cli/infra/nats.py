@@ -13,10 +13,15 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Self
+from typing import IO
 
-from isr_cli.infra._process import is_accepting, pdeathsig_preexec, tail, wait_until
+from isr_cli.infra._process import (
+    StartStopContext,
+    is_accepting,
+    pdeathsig_preexec,
+    tail,
+    wait_until,
+)
 from isr_cli.infra.errors import BinaryNotFoundError, InfraError, StartupError
 
 HOST = "127.0.0.1"
@@ -50,7 +55,7 @@ def read_ports_file(path: Path) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-class EmbeddedNats:
+class EmbeddedNats(StartStopContext):
     """A nats-server child process with JetStream, bound to 127.0.0.1.
 
     ``start()`` returns once the server accepts TCP connections; ``stop()`` sends SIGTERM and
@@ -179,18 +184,6 @@ class EmbeddedNats:
         """Stop and start again on the same port, keeping the JetStream store."""
         self.stop()
         self.start()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         where = self.url if self._port is not None else "not started"

@@ -34,11 +34,10 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from common.redaction import register_secret
-from isr_cli.infra._process import free_port, pid_is_alive, tail
+from isr_cli.infra._process import StartStopContext, free_port, pid_is_alive, tail
 from isr_cli.infra.errors import BinaryNotFoundError, InfraError, StartupError
 
 HOST = "127.0.0.1"
@@ -191,7 +190,7 @@ def ensure_service_user() -> ServiceUser | None:
     return ServiceUser(FALLBACK_SERVICE_USER, entry.pw_uid, entry.pw_gid)
 
 
-class LocalPostgres:
+class LocalPostgres(StartStopContext):
     """A PostgreSQL cluster in ``data_dir``, started and stopped with pg_ctl.
 
     ``start()`` runs initdb only when the cluster does not exist yet, so data survives restarts;
@@ -321,18 +320,6 @@ class LocalPostgres:
         finally:
             self.is_throwaway = throwaway
         self.start()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         where = f"port {self._port}" if self._port is not None else "not started"
