@@ -30,14 +30,22 @@ from common.topology import Topology
 log = structlog.get_logger()
 
 
-async def connect_nats(settings: NatsSettings, *, name: str) -> NatsClient:
-    """Connect to NATS, retrying until it answers; reconnects forever afterwards."""
+async def connect_nats(
+    settings: NatsSettings, *, name: str, stopping: asyncio.Event | None = None
+) -> NatsClient:
+    """Connect to NATS, retrying until it answers; reconnects forever afterwards.
+
+    ``stopping`` tells a planned disconnect (draining at shutdown) from a lost connection.
+    """
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats_error", error=redact_text(str(exc)) or type(exc).__name__)
 
     async def on_disconnected() -> None:
-        log.warning("nats_disconnected")
+        if stopping is not None and stopping.is_set():
+            log.info("nats_closed")
+        else:
+            log.warning("nats_disconnected")
 
     async def on_reconnected() -> None:
         log.info("nats_reconnected")
@@ -126,7 +134,9 @@ class ServiceRuntime:
         if self.settings.health.enabled:
             await self.health.start()
             log.info("health_server_started", port=self.health.bound_port)
-        self._nc = await connect_nats(self.settings.nats, name=f"isr-{self.service}")
+        self._nc = await connect_nats(
+            self.settings.nats, name=f"isr-{self.service}", stopping=self.stop
+        )
         self._js = self._nc.jetstream()
         await self.topology.ensure(self._js)
         self.health.add_check("nats", self._check_nats)
