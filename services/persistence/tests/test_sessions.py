@@ -1,5 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
+from persistence.session_store import plan_rederivation
 from persistence.sessions import EndedBy, LifecycleEvent, Session, derive_sessions
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -110,3 +111,44 @@ class TestDeriveSessions:
         before = Session("j", "s", "bob", at(-60), at(5), EndedBy.LOGGED, leave_event_id="l")
 
         assert derive_sessions("s", [], open_at_start=[before])[0].is_open
+
+
+class TestPlanRederivation:
+    def test_unchanged_sessions_are_not_rewritten(self):
+        """Re-deriving from events whose sessions are already stored writes and deletes nothing."""
+        events = [ev("j", "join", 0, "bob"), ev("l", "leave", 5, "bob"), ev("j2", "join", 7, "ann")]
+        stored = derive_sessions("s", events)
+
+        assert plan_rederivation("s", at(0), stored, events) == ([], [])
+
+    def test_only_the_changed_session_is_written(self):
+        """A new leave rewrites the session it closes and leaves the others alone."""
+        events = [ev("j", "join", 0, "bob"), ev("j2", "join", 1, "ann")]
+        stored = derive_sessions("s", events)
+        leave = ev("l", "leave", 5, "bob")
+
+        deleted, written = plan_rederivation("s", at(5), stored, [leave])
+
+        assert deleted == []
+        assert written == [
+            Session("j", "s", "bob", at(0), at(5), EndedBy.LOGGED, leave_event_id="l")
+        ]
+
+    def test_sessions_no_longer_derived_are_deleted(self):
+        """A stored session whose join turns out to come while the player was online is deleted."""
+        first, second = ev("j1", "join", 10, "bob"), ev("j0", "join", 0, "bob")
+        stored = derive_sessions("s", [first])
+
+        deleted, written = plan_rederivation("s", at(0), stored, [second, first])
+
+        assert deleted == ["j1"]
+        assert written == [Session("j0", "s", "bob", at(0))]
+
+    def test_sessions_that_ended_before_since_are_left_alone(self):
+        """Sessions over before the re-derived range are neither rewritten nor deleted."""
+        old = Session("j0", "s", "ann", at(-60), at(-30), EndedBy.LOGGED, leave_event_id="l0")
+
+        assert plan_rederivation("s", at(0), [old], [ev("j", "join", 0, "bob")]) == (
+            [],
+            [Session("j", "s", "bob", at(0))],
+        )

@@ -1,3 +1,4 @@
+import random
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -25,8 +26,9 @@ from persistence.audit_writer import AuditWriter
 from persistence.maintenance import enforce_retention
 from persistence.metrics_writer import MetricsWriter
 from persistence.partition_store import PartitionKeeper, list_partitions
+from persistence.sessions import LifecycleEvent, derive_sessions
 from persistence.settings import TableRetentionSettings
-from persistence.writer import EventWriter
+from persistence.writer import EventWriter, decode_for_writer
 
 from .conftest import make_writer, store
 
@@ -141,6 +143,64 @@ class TestEventWriter:
             ("bob", at(0), at(30), "logged"),
             ("ann", at(35), at(40), "server_stopped"),
         ]
+
+    async def test_batches_of_several_servers_in_any_order_give_the_derived_sessions(self, pool):
+        """Three servers' events stored in shuffled batches give the sessions of all at once."""
+        rng = random.Random(7)
+        kinds = ["join"] * 6 + ["leave"] * 5 + ["server_start", "server_stopping", "chat"]
+
+        def lifecycle(kind: str) -> GameEvent:
+            player = f"p{rng.randrange(6)}" if kind in {"join", "leave"} else None
+            return event(kind, rng.randrange(600) / 2, player, server=rng.choice("abc"))
+
+        events = [lifecycle(rng.choice(kinds)) for _ in range(400)]
+        writer = make_writer(EventWriter, pool)
+        shuffled = rng.sample(events, len(events))
+        while shuffled:
+            size = rng.randrange(1, 60)
+            await store(writer, shuffled[:size])
+            shuffled = shuffled[size:]
+
+        def lifecycle_of(e: GameEvent) -> LifecycleEvent:
+            assert e.source is not None
+            return LifecycleEvent(
+                e.id, e.type, e.observed_at, e.player, generation=e.source.generation,
+                offset=e.source.offset,
+            )  # fmt: skip
+
+        expected = sorted(
+            (s.server, s.player, s.joined_at, s.left_at, s.ended_by)
+            for server in "abc"
+            for s in derive_sessions(
+                server, [lifecycle_of(e) for e in events if e.server == server]
+            )
+        )
+        stored = await pool.fetch(
+            "SELECT server, player, joined_at, left_at, ended_by FROM player_sessions"
+        )
+        assert sorted(tuple(r) for r in stored) == expected
+
+    async def test_decoded_rows_models_and_alerts_share_a_batch(self, pool):
+        """Rows from the writer's decoder, event models and alerts are stored in one batch."""
+        writer = make_writer(EventWriter, pool)
+        fast = decode_for_writer(event("join", 0, "bob").to_json(), "x")
+        model = event("chat", 1, "bob", message="hi")
+        alert = Alert(
+            id="a:rcon_down:1",
+            server="a",
+            type=AlertType.RCON_DOWN,
+            severity=Severity.CRITICAL,
+            raised_at=at(2),
+            summary="RCON down",
+        )
+
+        await store(writer, [fast, model, alert])
+
+        rows = await pool.fetch("SELECT * FROM events ORDER BY observed_at")
+        assert [r["type"] for r in rows] == ["join", "chat"]
+        assert (rows[1]["id"], rows[1]["message"]) == (model.id, "hi")
+        assert await pool.fetchval("SELECT count(*) FROM alerts") == 1
+        assert await sessions(pool) == [("bob", at(0), None, None)]
 
 
 def sample(server: str, t: datetime, ups: float | None, players: int, **kw) -> MetricSample:

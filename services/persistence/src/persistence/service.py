@@ -15,7 +15,7 @@ import asyncpg
 import structlog
 
 from common.consumer import BatchConsumer
-from common.contracts import AuditRecord, MetricSample, decode_events_payload
+from common.contracts import AuditRecord, MetricSample
 from common.runtime import ServiceRuntime
 from persistence import failures
 from persistence.audit_writer import AuditWriter
@@ -29,14 +29,10 @@ from persistence.migrations import migrate
 from persistence.partition_store import PartitionKeeper
 from persistence.query_api import QueryHandler, QueryServer
 from persistence.settings import PersistenceSettings
-from persistence.writer import EventWriter, prepare_connection
+from persistence.writer import EventWriter, decode_for_writer, prepare_connection
 from persistence.writing import BatchWriter, tolerant
 
 log = structlog.get_logger()
-
-
-def _decode_events(data: bytes, subject: str) -> Any:
-    return decode_events_payload(data, subject=subject)
 
 
 def _decode_metric(data: bytes, subject: str) -> MetricSample:
@@ -102,7 +98,7 @@ async def run(settings: PersistenceSettings) -> None:
                 (
                     topo.events_stream,
                     settings.durable,
-                    _decode_events,
+                    decode_for_writer,
                     EventWriter(pool, **common_args),
                     settings.fetch_concurrency,
                 ),

@@ -1,13 +1,18 @@
-"""Re-deriving a server's player sessions inside the writer's transaction.
+"""Re-deriving players' sessions inside the writer's transaction.
 
-After a batch inserts join, leave or server start/stop events of a server, the sessions of that
-server are re-derived from the earliest such new event (time ``since``) onward:
+After a batch inserts join, leave or server start/stop events, the sessions of each server
+concerned are re-derived from that server's earliest such new event (time ``since``) onward.
+All servers of a batch are handled together, in five statements whatever their number:
 
-1. take a per-server advisory lock (held to commit), so two replicas never derive the same
-   server at once; whoever takes it later sees the other's committed rows;
-2. load the sessions open at ``since`` and every lifecycle event at or after ``since``;
-3. :func:`persistence.sessions.derive_sessions`;
-4. delete the server's sessions that opened at or after ``since`` and upsert the result.
+1. take one advisory lock per server (held to commit), in name order, so two replicas never
+   derive the same server at once and never deadlock; whoever takes a lock later sees the
+   other's committed rows;
+2. load the sessions open at ``since`` and those that opened at or after it;
+3. load every lifecycle event at or after ``since``;
+4. :func:`persistence.sessions.derive_sessions`, from the sessions open at ``since``;
+5. delete the stored sessions from ``since`` on that the derivation no longer yields, and
+   upsert the derived sessions that differ from what is stored (unchanged rows are not
+   rewritten).
 
 The outcome depends only on the stored events, not on the order they arrived in, so a late or
 redelivered event simply re-derives the same or a corrected history.
@@ -15,7 +20,8 @@ redelivered event simply re-derives the same or a corrected history.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -30,25 +36,46 @@ from persistence.sessions import (
     derive_sessions,
 )
 
-_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('isr-sessions:' || $1, 0))"
-
-_OPEN_AT = """
-SELECT id, player, joined_at, left_at, ended_by, join_reconciled, leave_event_id
-FROM player_sessions
-WHERE server = $1 AND joined_at < $2 AND (left_at IS NULL OR left_at >= $2)
+# unnest() of a sorted array yields its elements in order, so the locks are taken in name order.
+_LOCK = """
+SELECT pg_advisory_xact_lock(hashtextextended('isr-sessions:' || server, 0))
+FROM unnest($1::text[]) WITH ORDINALITY AS u(server, n) ORDER BY n
 """
 
-_EVENTS_SINCE = """
-SELECT id, type, observed_at, player, flags, generation, source_offset
-FROM events
-WHERE server = $1 AND type = ANY($2::text[]) AND observed_at >= $3
+_SESSION_FIELDS = (
+    "id, server, player, joined_at, left_at, ended_by, join_reconciled, leave_event_id"
+)
+
+# Every session that is open now or ended at or after the earliest ``since``: a superset of
+# "open at since or opened since" for each server, filtered per server in Python. Both halves
+# read indexes whose size follows recent activity, not the length of the history
+# (player_sessions_open and player_sessions_age).
+_SESSIONS_FROM = f"""
+SELECT {_SESSION_FIELDS} FROM player_sessions
+WHERE server = ANY($1::text[]) AND left_at IS NULL
+UNION ALL
+SELECT {_SESSION_FIELDS} FROM player_sessions
+WHERE server = ANY($1::text[]) AND left_at IS NOT NULL AND coalesce(left_at, joined_at) >= $2
+"""  # noqa: S608 - the column list is a constant
+
+_EVENTS_FROM = """
+SELECT e.server, e.id, e.type, e.observed_at, e.player, e.flags, e.generation, e.source_offset
+FROM unnest($1::text[], $2::timestamptz[]) AS u(server, since)
+CROSS JOIN LATERAL (
+    SELECT * FROM events
+    WHERE events.server = u.server AND events.type = ANY($3::text[])
+      AND events.observed_at >= u.since
+) AS e
 """
 
-_DELETE_SINCE = "DELETE FROM player_sessions WHERE server = $1 AND joined_at >= $2"
+_DELETE = "DELETE FROM player_sessions WHERE id = ANY($1::text[])"
 
+_SESSION_TYPES = ("text", "text", "text", "timestamptz", "timestamptz", "text", "boolean", "text")
+
+# One statement for every session of the batch: each column is passed as an array.
 _UPSERT = f"""
 INSERT INTO player_sessions ({", ".join(SESSION_COLUMNS)})
-VALUES ({", ".join(f"${i}" for i in range(1, len(SESSION_COLUMNS) + 1))})
+SELECT * FROM unnest({", ".join(f"${i}::{t}[]" for i, t in enumerate(_SESSION_TYPES, 1))})
 ON CONFLICT (id) DO UPDATE SET
     left_at = EXCLUDED.left_at,
     ended_by = EXCLUDED.ended_by,
@@ -56,20 +83,63 @@ ON CONFLICT (id) DO UPDATE SET
 """  # noqa: S608 - the column list is a constant
 
 
-async def rederive_sessions(conn: asyncpg.Connection, server: str, since: datetime) -> int:
-    """Re-derive ``server``'s sessions from ``since`` on; return how many were written."""
-    await conn.execute(_LOCK, server)
-    open_rows = await conn.fetch(_OPEN_AT, server, since)
-    event_rows = await conn.fetch(_EVENTS_SINCE, server, list(LIFECYCLE_TYPES), since)
-    sessions = derive_sessions(
-        server,
-        [_lifecycle(r) for r in event_rows],
-        open_at_start=[_session(server, r) for r in open_rows],
+async def rederive_sessions(conn: asyncpg.Connection, since: Mapping[str, datetime]) -> int:
+    """Re-derive the sessions of each server from its ``since`` on; return sessions written."""
+    if not since:
+        return 0
+    servers = sorted(since)
+    await conn.execute(_LOCK, servers)
+    session_rows = await conn.fetch(_SESSIONS_FROM, servers, min(since.values()))
+    event_rows = await conn.fetch(
+        _EVENTS_FROM, servers, [since[s] for s in servers], list(LIFECYCLE_TYPES)
     )
-    await conn.execute(_DELETE_SINCE, server, since)
-    if sessions:
-        await conn.executemany(_UPSERT, [session_row(s) for s in sessions])
-    return len(sessions)
+    stored: dict[str, list[Session]] = defaultdict(list)
+    for row in session_rows:
+        stored[row["server"]].append(_session(row))
+    events: dict[str, list[LifecycleEvent]] = defaultdict(list)
+    for row in event_rows:
+        events[row["server"]].append(_lifecycle(row))
+    to_delete: list[str] = []
+    to_write: list[Session] = []
+    for server in servers:
+        deleted, written = plan_rederivation(
+            server, since[server], stored.get(server, ()), events.get(server, ())
+        )
+        to_delete += deleted
+        to_write += written
+    if to_delete:
+        await conn.execute(_DELETE, to_delete)
+    if to_write:
+        await conn.execute(
+            _UPSERT, *(list(c) for c in zip(*map(session_row, to_write), strict=True))
+        )
+    return len(to_write)
+
+
+def plan_rederivation(
+    server: str,
+    since: datetime,
+    stored: Sequence[Session],
+    events: Sequence[LifecycleEvent],
+) -> tuple[list[str], list[Session]]:
+    """What to delete (ids) and write so that ``server``'s sessions from ``since`` are derived.
+
+    ``stored`` holds at least the stored sessions open at ``since`` and those that opened at or
+    after it (others are ignored); ``events`` every stored lifecycle event at or after ``since``.
+    """
+    open_at_start: list[Session] = []
+    current: dict[str, Session] = {}
+    for session in stored:
+        if session.joined_at >= since:
+            current[session.id] = session
+        elif session.left_at is None or session.left_at >= since:
+            open_at_start.append(session)
+            current[session.id] = session
+    derived = derive_sessions(server, events, open_at_start=open_at_start)
+    derived_ids = {s.id for s in derived}
+    deleted = [sid for sid in current if sid not in derived_ids]
+    written = [s for s in derived if current.get(s.id) != s]
+    return deleted, written
 
 
 def _lifecycle(row: asyncpg.Record) -> LifecycleEvent:
@@ -84,11 +154,11 @@ def _lifecycle(row: asyncpg.Record) -> LifecycleEvent:
     )
 
 
-def _session(server: str, row: asyncpg.Record) -> Session:
+def _session(row: asyncpg.Record) -> Session:
     ended_by = row["ended_by"]
     return Session(
         id=row["id"],
-        server=server,
+        server=row["server"],
         player=row["player"],
         joined_at=row["joined_at"],
         left_at=row["left_at"],
