@@ -18,26 +18,31 @@ is CPU-bound, not disk-bound; see docs/performance.md.
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import random
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import nats
+from nats.js import JetStreamContext
 
 from common.consumer import BatchConsumer
-from common.contracts import (
-    GameEvent,
-    MetricHistoryRequest,
-    SourcePosition,
-    decode_events_payload,
-)
+from common.contracts import GameEvent, MetricHistoryRequest, SourcePosition
+from common.logging import configure as configure_logging
 from common.publishing import Outgoing, publish_confirmed
+from common.settings import LogSettings
 from common.topology import Topology
+from isr_cli.infra.nats import EmbeddedNats
+from isr_cli.infra.postgres import LocalPostgres, parse_postmaster_pid
 from isr_testing.nats import running_nats
 from isr_testing.postgres import throwaway_local_postgres
 from persistence import history
@@ -48,15 +53,19 @@ from persistence.migrations import migrate
 from persistence.partition_store import PartitionKeeper
 from persistence.partitions import DayPartition
 from persistence.rows import EVENT_COLUMNS, event_row
-from persistence.writer import EventWriter, prepare_connection
+from persistence.settings import PersistenceSettings
+from persistence.writer import EventWriter, decode_for_writer, prepare_connection
 from persistence.writing import tolerant
+
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 T0 = datetime(2026, 10, 1, tzinfo=UTC)
 _KINDS = ("chat", "chat", "chat", "join", "leave", "death", "research")
+_CHUNK = 20_000
 
 
-def _events(count: int) -> list[GameEvent]:
-    rng = random.Random(5)
+def _events(count: int, start: int = 0) -> list[GameEvent]:
+    rng = random.Random(5 + start)
     return [
         GameEvent(
             id=f"s{i % 10}:f:{i * 90}",
@@ -69,51 +78,132 @@ def _events(count: int) -> list[GameEvent]:
             source=SourcePosition(file_id="f", generation=0, offset=i * 90),
             pattern=kind,
         )
-        for i in range(count)
+        for i in range(start, start + count)
     ]
 
 
-async def _drain(nats_url: str, dsn: str, events: list[GameEvent]) -> float:
-    """Publish, then time the writer draining the stream into Postgres; return events/s."""
-    topo = Topology("bench")
-    nc = await nats.connect(nats_url, pending_size=256 * 1024 * 1024)
-    js = nc.jetstream()
-    await topo.ensure(js)
-    for start in range(0, len(events), 20_000):
-        chunk = events[start : start + 20_000]
+async def _publish(js: JetStreamContext, topo: Topology, count: int) -> None:
+    """Publish ``count`` events in chunks; nothing of them stays in this process afterwards."""
+    for start in range(0, count, _CHUNK):
+        chunk = _events(min(_CHUNK, count - start), start)
         await publish_confirmed(
             js, [Outgoing(topo.event_subject(e.server, e.type), e.to_json(), e.id) for e in chunk]
         )
+    gc.collect()
+
+
+def _ticks(pid: int) -> tuple[int, float]:
+    """(parent pid, CPU seconds of ``pid`` and of its children it has waited for)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rfind(")") + 2 :].split()
+    return int(fields[1]), sum(int(f) for f in fields[11:15]) / _CLOCK_TICKS
+
+
+def _cpu_s(root: int) -> float:
+    """CPU seconds used so far by process ``root`` and its children (a Postgres cluster)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent, seconds = _ticks(int(entry.name))
+            except (OSError, ValueError):  # exited meanwhile
+                continue
+            if int(entry.name) == root or parent == root:
+                total += seconds
+    return total
+
+
+@dataclass(frozen=True)
+class Drained:
+    """Events per second, and CPU microseconds per event of each process involved."""
+
+    per_s: float
+    cpu_us: dict[str, float]
+
+
+async def _drain(
+    nats_server: EmbeddedNats,
+    pg: LocalPostgres,
+    count: int,
+    *,
+    write: bool = True,
+) -> Drained:
+    """Publish, then time the service's intake draining the stream; return the rate and CPU.
+
+    With ``write=False`` the handler only counts (the intake ceiling: pull, decode, ack).
+    """
+    topo = Topology("bench" if write else "ceiling")
+    nc = await nats.connect(nats_server.url, pending_size=256 * 1024 * 1024)
+    js = nc.jetstream()
+    await topo.ensure(js)
+    await _publish(js, topo, count)
     await topo.ensure_consumer(js, topo.events_stream, "bench")
-    pool = await asyncpg.create_pool(dsn, min_size=4, max_size=6, init=prepare_connection)
+    settings = PersistenceSettings.model_construct()
+    loops, batch_size = settings.fetch_concurrency, settings.batch_size
+    pool = await asyncpg.create_pool(
+        pg.url, min_size=loops + 2, max_size=loops + 2, init=prepare_connection
+    )
     gate = DatabaseGate(pool)
+    done = asyncio.Event()
+    counted = 0
+
+    async def count_only(deliveries: Sequence[object]) -> None:
+        nonlocal counted
+        counted += len(deliveries)
+        if counted >= count:
+            done.set()
+
     consumer: BatchConsumer[Any] = BatchConsumer(
         js,
         stream=topo.events_stream,
         durable="bench",
-        decode=tolerant(lambda d, s: decode_events_payload(d, subject=s)),
-        handler=EventWriter(pool, gate=gate, dead_letters=DeadLetters(js, topo)),
+        decode=tolerant(decode_for_writer),
+        handler=EventWriter(pool, gate=gate, dead_letters=DeadLetters(js, topo))
+        if write
+        else count_only,
         service="bench",
-        batch_size=2000,
+        batch_size=batch_size,
     )
     stop = asyncio.Event()
-    loops = [
+    intake = [
         PullLoop(nc, consumer, stream=topo.events_stream, durable="bench", gate=gate,
-                 batch_size=2000)
-        for _ in range(2)
+                 batch_size=batch_size)
+        for _ in range(loops)
     ]  # fmt: skip
+    nats_pid = nats_server.pid
+    pg_pid, _ = parse_postmaster_pid((pg.pgdata / "postmaster.pid").read_text())
+    assert nats_pid is not None
+    cpu_before = time.process_time(), _cpu_s(nats_pid), _cpu_s(pg_pid)
     started = time.perf_counter()
-    tasks = [asyncio.create_task(loop.run(stop)) for loop in loops]
-    while True:  # poll the result being measured; nothing here synchronises the writer
-        if await pool.fetchval("SELECT count(*) FROM events") >= len(events):
-            break
-        await asyncio.sleep(0.05)
+    tasks = [asyncio.create_task(loop.run(stop)) for loop in intake]
+    if write:
+        # Done when JetStream has every message acked, i.e. each batch committed. Polling the
+        # consumer is a cheap NATS request; a count(*) of the table every 50 ms would cost
+        # Postgres as much CPU as a large share of the inserts being measured.
+        while True:
+            info = await js.consumer_info(topo.events_stream, "bench")
+            if info.num_pending == 0 and info.num_ack_pending == 0:
+                break
+            await asyncio.sleep(0.02)
+    else:
+        await done.wait()
     elapsed = time.perf_counter() - started
+    cpu_after = time.process_time(), _cpu_s(nats_pid), _cpu_s(pg_pid)
     stop.set()
     await asyncio.gather(*tasks)
+    if write:
+        stored = await pool.fetchval("SELECT count(*) FROM events")
+        assert stored == count, f"{stored} events stored, {count} published"
     await pool.close()
     await nc.close()
-    return len(events) / elapsed
+    names = ("persistence", "nats-server", "postgres")
+    return Drained(
+        per_s=count / elapsed,
+        cpu_us={
+            name: (after - before) / count * 1e6
+            for name, before, after in zip(names, cpu_before, cpu_after, strict=True)
+        },
+    )
 
 
 async def _row_at_a_time(dsn: str, events: list[GameEvent]) -> float:
@@ -216,27 +306,45 @@ def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-async def _main(events: int, baseline_events: int, queries: int) -> dict[str, float]:
+def _cpu_text(drained: Drained) -> str:
+    return ", ".join(f"{name} {us:.1f}" for name, us in drained.cpu_us.items())
+
+
+async def _main(
+    events: int, baseline_events: int, ceiling_events: int, queries: int
+) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory() as tmp,
         running_nats(Path(tmp)) as nats_server,
         throwaway_local_postgres() as pg,
     ):
+        configure_logging(LogSettings(level="info"), service="persistence", stream=sys.stderr)
         conn = await asyncpg.connect(pg.url)
         await migrate(conn)
         await conn.execute("CREATE DATABASE baseline")
         await conn.close()
-        rate = await _drain(nats_server.url, pg.url, _events(events))
+        drained = await _drain(nats_server, pg, events)
         base_url = pg.url.rsplit("/", 1)[0] + "/baseline"
         conn = await asyncpg.connect(base_url)
         await migrate(conn)
         await conn.close()
         base_rate = await _row_at_a_time(base_url, _events(baseline_events))
+        rate = drained.per_s
         print(
             f"persistence insert: {rate:,.0f} events/s JetStream -> Postgres "
             f"(baseline row-at-a-time INSERT: {base_rate:,.0f}/s, x{rate / base_rate:.1f}; "
-            f"target >= 100,000/s)"
+            f"target >= 100,000/s); CPU us/event: {_cpu_text(drained)}"
         )
+        ceiling = await _drain(nats_server, pg, ceiling_events, write=False)
+        print(
+            f"persistence intake alone (pull, decode, ack; no database): "
+            f"{ceiling.per_s:,.0f} events/s; CPU us/event: {_cpu_text(ceiling)}"
+        )
+        result = {"insert_per_s": rate, "baseline_insert_per_s": base_rate,
+                  "intake_per_s": ceiling.per_s}  # fmt: skip
+        result |= {f"cpu_us_{k}": v for k, v in drained.cpu_us.items()}
+        if not queries:
+            return result
         conn = await asyncpg.connect(pg.url)
         await conn.execute("TRUNCATE events, player_sessions")
         await conn.close()
@@ -249,8 +357,7 @@ async def _main(events: int, baseline_events: int, queries: int) -> dict[str, fl
             f"p50 {p50:.1f} ms, p99 {p99:.1f} ms (baseline from raw samples: p50 {b50:.1f} ms, "
             f"p99 {b99:.1f} ms, x{b99 / p99:.0f} at p99; target p99 <= 100 ms)"
         )
-        return {"insert_per_s": rate, "baseline_insert_per_s": base_rate, "chart_p99_ms": p99,
-                "baseline_chart_p99_ms": b99}  # fmt: skip
+        return result | {"chart_p99_ms": p99, "baseline_chart_p99_ms": b99}
 
 
 def run(
@@ -258,8 +365,12 @@ def run(
     *,
     events: int = 300_000,
     baseline_events: int = 10_000,
+    ceiling_events: int = 100_000,
     queries: int = 200,
 ) -> dict[str, float]:
-    """Run both measurements and print them beside their baselines (``lines`` is unused)."""
+    """Run the measurements and print them beside their baselines (``lines`` is unused).
+
+    ``queries=0`` skips the chart measurement.
+    """
     del lines
-    return asyncio.run(_main(events, baseline_events, queries))
+    return asyncio.run(_main(events, baseline_events, ceiling_events, queries))
