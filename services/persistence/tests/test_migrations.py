@@ -88,3 +88,23 @@ class TestHistoryMigration:
             r["tablename"] for r in tables
         }
         assert kept == 1
+
+
+class TestEventIndexes:
+    async def test_events_keep_only_the_indexes_a_query_reads(self, database_url: str):
+        """After every migration, events has its key and only indexes that queries read."""
+        conn = await asyncpg.connect(database_url)
+        try:
+            await migrate(conn, load_migrations()[:2])
+            await migrate(conn)
+            names = await conn.fetch("SELECT indexname FROM pg_indexes WHERE tablename = 'events'")
+        finally:
+            await conn.close()
+
+        assert {r["indexname"] for r in names} == {
+            "events_pkey",  # the source id: conflict skipping
+            "events_server_time",  # recent_events by server
+            "events_server_type_time",  # recent_events by server and type; session derivation
+            "events_player",  # last_seen, recent_events by player
+            "events_observed_brin",  # retention
+        }
