@@ -48,7 +48,7 @@ from isr_testing.postgres import throwaway_local_postgres
 from persistence import history
 from persistence.dead_letters import DeadLetters
 from persistence.gate import DatabaseGate
-from persistence.intake import PullLoop
+from persistence.intake import PullLoop, tune_gc
 from persistence.migrations import migrate
 from persistence.partition_store import PartitionKeeper
 from persistence.partitions import DayPartition
@@ -170,6 +170,7 @@ async def _drain(
                  batch_size=batch_size)
         for _ in range(loops)
     ]  # fmt: skip
+    tune_gc()  # as persistence.service.run does before it starts the loops
     nats_pid = nats_server.pid
     pg_pid, _ = parse_postmaster_pid((pg.pgdata / "postmaster.pid").read_text())
     assert nats_pid is not None

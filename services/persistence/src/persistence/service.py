@@ -22,7 +22,7 @@ from persistence.audit_writer import AuditWriter
 from persistence.dead_letters import DeadLetters
 from persistence.gate import Backoff, DatabaseGate
 from persistence.history import query_functions
-from persistence.intake import PullLoop
+from persistence.intake import PullLoop, tune_gc
 from persistence.maintenance import run_maintenance
 from persistence.metrics_writer import MetricsWriter
 from persistence.migrations import migrate
@@ -128,6 +128,7 @@ async def run(settings: PersistenceSettings) -> None:
                 queue_group=settings.queue_group,
                 concurrency=settings.query_concurrency,
             )
+            tune_gc()
             async with asyncio.TaskGroup() as tasks:
                 tasks.create_task(query_server.run(rt.stop))
                 tasks.create_task(run_maintenance(pool, settings.retention, partitions, rt.stop))
