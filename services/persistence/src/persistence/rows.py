@@ -84,8 +84,6 @@ def event_row(event: GameEvent) -> tuple[Any, ...]:
 EventRow = tuple[Any, ...]
 """An ``events`` row in :data:`EVENT_COLUMNS` order."""
 
-_TYPE_INDEX: Final = EVENT_COLUMNS.index("type")
-
 # Only the plain RFC 3339 forms are taken on the fast path, with every field in range so that
 # datetime.fromisoformat and pydantic can only agree (fromisoformat alone would accept an
 # offset minute of 60, for instance). Anything else goes through the model.
@@ -197,11 +195,6 @@ def event_row_from_json(data: bytes | str) -> EventRow | None:  # noqa: PLR0911 
         pattern,
         flags,
     )
-
-
-def event_type_of(row: EventRow) -> str:
-    """The event type of an ``events`` row."""
-    return row[_TYPE_INDEX]  # type: ignore[no-any-return]
 
 
 ALERT_COLUMNS: tuple[str, ...] = (

@@ -9,12 +9,13 @@ there). Failures are handled as :mod:`persistence.writing` describes.
 
 Payloads reach the writer through :func:`decode_for_writer`: a plain event becomes its row
 directly (:func:`persistence.rows.event_row_from_json`), anything else is validated by its
-contract model first. A batch without lifecycle events is inserted without ``RETURNING``.
+contract model first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 
@@ -26,13 +27,10 @@ from persistence.rows import (
     alert_row,
     event_row,
     event_row_from_json,
-    event_type_of,
 )
 from persistence.session_store import earliest_by_server, rederive_sessions
 from persistence.sessions import LIFECYCLE_TYPES
 from persistence.writing import BatchWriter, inserted_count
-
-_LIFECYCLE = frozenset(LIFECYCLE_TYPES)
 
 STAGING_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS events_stage
@@ -58,12 +56,6 @@ SELECT server,
        min(observed_at) FILTER (WHERE type = ANY($1::text[])) AS since,
        count(*) AS inserted
 FROM inserted GROUP BY server ORDER BY server
-"""  # noqa: S608 - the column list is a constant
-
-_INSERT_EVENTS_PLAIN = f"""
-INSERT INTO events ({", ".join(EVENT_COLUMNS)})
-SELECT {", ".join(EVENT_COLUMNS)} FROM events_stage
-ON CONFLICT (id) DO NOTHING
 """  # noqa: S608 - the column list is a constant
 
 _INSERT_ALERTS = f"""
@@ -100,7 +92,7 @@ class EventWriter(BatchWriter[EventRow | GameEvent | Alert]):
         self, conn: asyncpg.Connection, values: Sequence[EventRow | GameEvent | Alert]
     ) -> int:
         events: list[EventRow] = []
-        alerts: list[EventRow] = []
+        alerts: list[tuple[Any, ...]] = []
         for value in values:
             if isinstance(value, tuple):
                 events.append(value)
@@ -113,12 +105,9 @@ class EventWriter(BatchWriter[EventRow | GameEvent | Alert]):
             await conn.copy_records_to_table(
                 "events_stage", records=events, columns=list(EVENT_COLUMNS)
             )
-            if any(event_type_of(row) in _LIFECYCLE for row in events):
-                per_server = await conn.fetch(_INSERT_EVENTS, list(LIFECYCLE_TYPES))
-                inserted += sum(r["inserted"] for r in per_server)
-                await rederive_sessions(conn, earliest_by_server(per_server))
-            else:
-                inserted += inserted_count(await conn.execute(_INSERT_EVENTS_PLAIN))
+            per_server = await conn.fetch(_INSERT_EVENTS, list(LIFECYCLE_TYPES))
+            inserted += sum(r["inserted"] for r in per_server)
+            await rederive_sessions(conn, earliest_by_server(per_server))
         if alerts:
             await conn.copy_records_to_table(
                 "alerts_stage", records=alerts, columns=list(ALERT_COLUMNS)
