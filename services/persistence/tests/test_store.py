@@ -202,6 +202,15 @@ class TestEventWriter:
         assert await pool.fetchval("SELECT count(*) FROM alerts") == 1
         assert await sessions(pool) == [("bob", at(0), None, None)]
 
+    async def test_integers_beyond_64_bits_in_data_are_stored_exactly(self, pool):
+        """An event whose data holds an integer too large for 64 bits is stored with its value."""
+        writer = make_writer(EventWriter, pool)
+        payload = event("research", 0, data={"n": 2**70}).to_json()
+
+        await store(writer, [decode_for_writer(payload, "x")])
+
+        assert await pool.fetchval("SELECT data->>'n' FROM events") == str(2**70)
+
 
 def sample(server: str, t: datetime, ups: float | None, players: int, **kw) -> MetricSample:
     """A metric sample with the poller's id scheme."""
