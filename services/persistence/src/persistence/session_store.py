@@ -58,6 +58,8 @@ SELECT {_SESSION_FIELDS} FROM player_sessions
 WHERE server = ANY($1::text[]) AND left_at IS NOT NULL AND coalesce(left_at, joined_at) >= $2
 """  # noqa: S608 - the column list is a constant
 
+# One index range scan of events_server_type_time per server. OFFSET 0 keeps the planner from
+# flattening the subquery into a hash join over every lifecycle event ever stored.
 _EVENTS_FROM = """
 SELECT e.server, e.id, e.type, e.observed_at, e.player, e.flags, e.generation, e.source_offset
 FROM unnest($1::text[], $2::timestamptz[]) AS u(server, since)
@@ -65,6 +67,7 @@ CROSS JOIN LATERAL (
     SELECT * FROM events
     WHERE events.server = u.server AND events.type = ANY($3::text[])
       AND events.observed_at >= u.since
+    OFFSET 0
 ) AS e
 """
 
