@@ -8,7 +8,8 @@ a contract change fails CI instead of being silently dropped).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self
+from collections.abc import Callable
+from typing import Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
@@ -44,12 +45,26 @@ class WireModel(BaseModel):
     @classmethod
     def from_json(cls, data: bytes | str, *, strict: bool = False, subject: str = "") -> Self:
         """Decode a payload; raise :class:`InvalidMessage` (never retried) when it does not fit."""
-        try:
-            return cls.model_validate_json(data, context={"strict": strict})
-        except ValidationError as exc:
-            raise InvalidMessage(
-                subject=subject, reason=_summarise(exc), payload=_preview(data)
-            ) from exc
+        return decode_json(cls.model_validate_json, data, strict=strict, subject=subject)
+
+
+T = TypeVar("T")
+
+
+def decode_json(
+    validate: Callable[..., T], data: bytes | str, *, strict: bool = False, subject: str = ""
+) -> T:
+    """Run a pydantic ``validate_json``; turn a failure into :class:`InvalidMessage`.
+
+    The one place every contract's decoder maps "does not fit" to the never-retried error,
+    with the subject, a summary of what was wrong and a preview of the payload.
+    """
+    try:
+        return validate(data, context={"strict": strict})
+    except ValidationError as exc:
+        raise InvalidMessage(
+            subject=subject, reason=_summarise(exc), payload=_preview(data)
+        ) from exc
 
 
 def _summarise(exc: ValidationError) -> str:

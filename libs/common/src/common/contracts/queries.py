@@ -18,9 +18,8 @@ from typing import Any, Literal, TypeVar, cast
 
 from pydantic import AwareDatetime, Field, ValidationError, model_validator
 
-from common.contracts._base import WireModel, _preview, _summarise
+from common.contracts._base import WireModel, decode_json
 from common.contracts.alerts import AlertType, Severity
-from common.errors import InvalidMessage
 
 MAX_LIMIT = 500
 """Largest ``limit`` any list query accepts."""
@@ -407,8 +406,5 @@ def decode_query_reply(
         return QueryError.model_validate_json(data, context={"strict": strict})
     except ValidationError:
         pass
-    try:
-        reply = reply_type.model_validate_json(data, context={"strict": strict})
-    except ValidationError as exc:
-        raise InvalidMessage(subject="", reason=_summarise(exc), payload=_preview(data)) from exc
+    reply = decode_json(reply_type.model_validate_json, data, strict=strict)
     return cast("R", reply)

@@ -28,10 +28,9 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import AfterValidator, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import AfterValidator, Field, TypeAdapter, model_validator
 
-from common.contracts._base import WireModel, _preview, _summarise
-from common.errors import InvalidMessage
+from common.contracts._base import WireModel, decode_json
 
 # -- parameter types ---------------------------------------------------------------------------
 
@@ -745,12 +744,7 @@ def decode_rcon_request(
     data: bytes | str, *, strict: bool = False, subject: str = ""
 ) -> AnyRconRequest:
     """Decode one request; raise :class:`InvalidMessage` naming every problem when it is bad."""
-    try:
-        return _request_adapter.validate_json(data, context={"strict": strict})
-    except ValidationError as exc:
-        raise InvalidMessage(
-            subject=subject, reason=_summarise(exc), payload=_preview(data)
-        ) from exc
+    return decode_json(_request_adapter.validate_json, data, strict=strict, subject=subject)
 
 
 def encode_rcon_request(request: RconRequestBase) -> bytes:

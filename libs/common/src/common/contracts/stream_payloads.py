@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter
 
-from common.contracts._base import _preview, _summarise
+from common.contracts._base import decode_json
 from common.contracts.alerts import Alert
 from common.contracts.events import GameEvent
-from common.errors import InvalidMessage
 
 EventsStreamPayload = Annotated[GameEvent | Alert, Field(discriminator="kind")]
 """What a message on the events stream holds: an event or an alert."""
@@ -21,8 +20,4 @@ def decode_events_payload(
     data: bytes | str, *, strict: bool = False, subject: str = ""
 ) -> GameEvent | Alert:
     """Decode one events-stream message; raise :class:`InvalidMessage` when it does not fit."""
-    try:
-        return _adapter.validate_json(data, context={"strict": strict})
-    except ValidationError as exc:
-        reason = _summarise(exc)
-        raise InvalidMessage(subject=subject, reason=reason, payload=_preview(data)) from exc
+    return decode_json(_adapter.validate_json, data, strict=strict, subject=subject)
