@@ -5,16 +5,18 @@ Each test ends with the events stream holding exactly one event per event line, 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import nats
 import pytest
 
-from common.contracts import GameEvent, decode_events_payload
+from common.contracts import GameEvent, RawLineBatch
+from common.topology import Topology
 from isr_testing.pipeline import service_env, write_config
 from isr_testing.processes import ServiceProcess
-from isr_testing.streams import read_subject
+from isr_testing.streams import read_events, read_subject
 from isr_testing.waiting import wait_for
 
 pytestmark = [pytest.mark.nats, pytest.mark.slow]
@@ -57,6 +59,17 @@ class Pipeline:
         """SIGTERM both; return their exit codes."""
         return {"tailer": self.tailer.terminate(), "parser": self.parser.terminate()}
 
+    async def raw_offsets(self) -> list[int]:
+        """The offset of every line in the raw stream (a line published twice shows twice)."""
+        nc = await nats.connect(self.url)
+        try:
+            js = nc.jetstream()
+            stored = (await js.stream_info(Topology(self.prefix).raw_stream)).state.messages
+            msgs = await read_subject(js, f"{self.prefix}.raw.srv", count=stored)
+        finally:
+            await nc.close()
+        return [o for m in msgs for o in RawLineBatch.from_json(m.data, strict=True).offsets]
+
     async def events(self, count: int, *, by_source: bool = False) -> list[str]:
         """The player names of the join events in the stream, in stream order.
 
@@ -65,12 +78,11 @@ class Pipeline:
         """
         nc = await nats.connect(self.url)
         try:
-            msgs = await read_subject(
+            events = await read_events(
                 nc.jetstream(), f"{self.prefix}.events.srv.>", count=count, timeout_s=60
             )
         finally:
             await nc.close()
-        events = [decode_events_payload(m.data, strict=True) for m in msgs]
         if by_source:
             events.sort(
                 key=lambda e: (
@@ -105,6 +117,28 @@ class TestIngestionFaults:
         pipeline.tailer.start()
 
         assert await pipeline.events(4000) == _expected(4000)
+
+    async def test_tailer_resumes_after_its_last_published_batch(self, pipeline: Pipeline):
+        """A checkpoint that lags the stream (lost write) does not make lines publish twice."""
+        pipeline.log.write_text("")
+        pipeline.start()
+        _append(pipeline.log, [join_line(i) for i in range(100)])
+        assert await pipeline.events(100) == _expected(100)
+        assert pipeline.tailer.terminate() == 0
+        nc = await nats.connect(pipeline.url)
+        try:
+            kv = await nc.jetstream().key_value(Topology(pipeline.prefix).bucket("offsets"))
+            saved = json.loads((await kv.get("srv")).value)
+            assert saved["offset"] > 0
+            await kv.put("srv", json.dumps({**saved, "offset": 0}).encode())
+        finally:
+            await nc.close()
+        _append(pipeline.log, [join_line(i) for i in range(100, 150)])
+        pipeline.tailer.start()
+
+        assert await pipeline.events(150) == _expected(150)
+        raw = await pipeline.raw_offsets()
+        assert len(raw) == len(set(raw)) == 150
 
     async def test_parser_sigkill_mid_burst(self, pipeline: Pipeline):
         """SIGKILL of the parser mid-burst: every event once, in log order by source position.

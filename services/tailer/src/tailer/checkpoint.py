@@ -1,9 +1,12 @@
 """The tailer's checkpoint: which file it follows and how far it has published.
 
 Kept in the ``<prefix>_offsets`` KV bucket under the server tag and written only after the
-batch up to ``offset`` was acknowledged by JetStream, so a restart (or SIGKILL) resumes exactly
-after the last published line: lines published but not yet checkpointed are published again
-with the same ``Nats-Msg-Id`` and dropped by the server as duplicates.
+batch up to ``offset`` was acknowledged by JetStream. The checkpoint may lag what the stream
+holds (a SIGKILL between a batch's acknowledgement and its checkpoint write, with several
+batches in flight), so at start the tailer also reads the last raw batch of its server from the
+stream and resumes after it when it is further along in the same file (:func:`resume_from`):
+no line is published twice, so no event is either — which matters because the parser publishes
+the events of a raw batch as batches whose ids depend on the raw batch's boundaries.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
+
+from common.contracts import RawLineBatch
 
 
 class Checkpoint(BaseModel):
@@ -70,3 +75,19 @@ class KvCheckpointStore:
 
     async def save(self, server: str, checkpoint: Checkpoint) -> None:
         await self._kv.put(server, checkpoint.model_dump_json().encode())  # type: ignore[attr-defined]
+
+
+def resume_from(
+    checkpoint: Checkpoint | None, last_published: RawLineBatch | None
+) -> Checkpoint | None:
+    """The checkpoint moved to the end of the last published batch, when that is further along.
+
+    Only for the same file (same ``file_id``, so same device, inode and generation) and a batch
+    that records its ``end``; anything else (no checkpoint, another file after a rotation, an
+    older tailer's batch) leaves the checkpoint as it was.
+    """
+    if checkpoint is None or last_published is None or last_published.end is None:
+        return checkpoint
+    if last_published.file_id != checkpoint.file_id or last_published.end <= checkpoint.offset:
+        return checkpoint
+    return checkpoint.model_copy(update={"offset": last_published.end})

@@ -8,15 +8,17 @@ from datetime import UTC, datetime
 
 import structlog
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from common.config import load_config
 from common.contracts import RawLineBatch, line_id
+from common.errors import InvalidMessage
 from common.metric_names import Metric
 from common.publishing import Outgoing, publish_confirmed
 from common.runtime import ServiceRuntime
 from common.telemetry import get_meter
 from common.topology import Topology
-from tailer.checkpoint import Checkpoint, CheckpointStore, KvCheckpointStore
+from tailer.checkpoint import Checkpoint, CheckpointStore, KvCheckpointStore, resume_from
 from tailer.follower import Batch, LogFollower, StartPolicy
 from tailer.settings import TailerSettings
 from tailer.stdin_source import StdinSource, open_stdin
@@ -63,6 +65,7 @@ class BatchPublisher:
             lines=tuple(line.text for line in batch.lines),
             truncated=tuple(i for i, line in enumerate(batch.lines) if line.truncated),
             read_at=datetime.now(UTC),
+            end=batch.checkpoint.offset,
         )
         msg_id = line_id(self._server, batch.file_id, batch.lines[0].offset)
         return Outgoing(self._subject, raw.to_json(), msg_id)
@@ -162,6 +165,21 @@ async def run_stdin(source: StdinSource, publisher: BatchPublisher, stop: asynci
     log.info("tailer_stdin_finished", at_eof=source.at_eof)
 
 
+async def last_published(
+    js: JetStreamContext, topology: Topology, server: str
+) -> RawLineBatch | None:
+    """The newest raw batch of ``server`` in the stream, or None (none yet, or unreadable)."""
+    try:
+        msg = await js.get_last_msg(topology.raw_stream, topology.raw_subject(server))
+    except NotFoundError:
+        return None
+    try:
+        return RawLineBatch.from_json(msg.data or b"", subject=topology.raw_subject(server))
+    except InvalidMessage as exc:
+        log.warning("tailer_last_batch_unreadable", error=str(exc))
+        return None
+
+
 async def run(settings: TailerSettings) -> None:
     """Run the tailer for ``settings.server`` until SIGTERM/SIGINT (or end of stdin)."""
     # The tailer needs no secret: as a sidecar it is never given the RCON passwords.
@@ -187,7 +205,11 @@ async def run(settings: TailerSettings) -> None:
             await run_stdin(StdinSource(await open_stdin()), publisher, rt.stop)
             return
         assert store is not None
-        follower = LogFollower(path, checkpoint=await store.load(settings.server), start=start)
+        checkpoint = resume_from(
+            await store.load(settings.server),
+            await last_published(rt.js, rt.topology, settings.server),
+        )
+        follower = LogFollower(path, checkpoint=checkpoint, start=start)
         tailer = Tailer(
             follower=follower,
             publisher=publisher,

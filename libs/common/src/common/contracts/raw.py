@@ -34,6 +34,9 @@ class RawLineBatch(WireModel):
     """Indexes of lines cut at the tailer's maximum line length."""
     read_at: datetime
     """When the tailer read the batch (UTC)."""
+    end: int | None = None
+    """Byte offset just after the last line's terminator: where the next batch starts. A
+    restarted tailer resumes here when this batch is newer than its checkpoint."""
 
     @model_validator(mode="after")
     def _offsets_match_lines(self) -> RawLineBatch:
