@@ -3,11 +3,15 @@ from datetime import UTC, datetime
 import pytest
 
 from common.contracts import (
+    EventBatch,
     GameEvent,
     RawLineBatch,
     SourcePosition,
+    decode_events,
     decode_events_payload,
+    encode_event_batch,
     encode_game_event,
+    event_batch_id,
 )
 from common.errors import InvalidMessage
 
@@ -52,6 +56,48 @@ class TestGameEvent:
 
         assert "isr.events.demo.join" in str(info.value)
         assert "server" in str(info.value)
+
+
+class TestEventBatch:
+    def _batch(self, count: int = 3) -> list[GameEvent]:
+        return [_event(id=f"demo:1-2-g0:{10 + 50 * i}", message=f"m{i}") for i in range(count)]
+
+    def test_spliced_bytes_decode_strictly_to_the_same_events(self):
+        """encode_event_batch's spliced JSON is a valid batch holding the events in order."""
+        events = self._batch()
+
+        payload = decode_events_payload(
+            encode_event_batch([e.to_json() for e in events]), strict=True
+        )
+
+        assert isinstance(payload, EventBatch)
+        assert list(payload.events) == events
+        assert payload.id == event_batch_id(events[0].id, events[-1].id, 3)
+
+    def test_decode_events_flattens_a_batch_and_wraps_a_single_event(self):
+        """decode_events gives every event of a batch, and a single event as a list of one."""
+        events = self._batch(2)
+
+        assert decode_events(encode_event_batch([e.to_json() for e in events])) == events
+        assert decode_events(events[0].to_json()) == [events[0]]
+
+    def test_mixed_types_are_rejected_naming_the_event(self):
+        """A batch must hold one server's events of one type; the odd one is named."""
+        events = [*self._batch(1), _event(id="demo:1-2-g0:99", type="leave")]
+
+        with pytest.raises(InvalidMessage, match=r"demo:1-2-g0:99.*one type"):
+            decode_events_payload(encode_event_batch([e.to_json() for e in events]))
+
+    def test_empty_batch_is_rejected(self):
+        """A batch without events does not fit the contract."""
+        with pytest.raises(InvalidMessage, match="events"):
+            decode_events_payload(b'{"v":1,"kind":"event_batch","events":[]}')
+
+    def test_batch_id_differs_from_every_event_id(self):
+        """The message id of a batch can never collide with a single event's message id."""
+        events = self._batch(2)
+
+        assert event_batch_id(events[0].id, events[1].id, 2) not in {e.id for e in events}
 
 
 def _event_json_with_extra() -> bytes:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from common.contracts import Alert, GameEvent, decode_events
 from isr_testing.waiting import wait_for
 
 
@@ -31,6 +33,37 @@ async def read_subject(
         if len(received) >= count:
             enough.set()
 
+    await _read(js, subject, on_msg, enough, timeout_s)
+    return received
+
+
+async def read_events(
+    js: JetStreamContext, subject: str, *, count: int, timeout_s: float = 30.0
+) -> list[GameEvent | Alert]:
+    """Every event and alert stored under ``subject`` (event batches opened), in stream order.
+
+    Decoded strictly; waits up to ``timeout_s`` for ``count`` *events* (not messages), then a
+    short grace period for extras, like :func:`read_subject`.
+    """
+    received: list[GameEvent | Alert] = []
+    enough = asyncio.Event()
+
+    async def on_msg(msg: Msg) -> None:
+        received.extend(decode_events(msg.data, strict=True, subject=msg.subject))
+        if len(received) >= count:
+            enough.set()
+
+    await _read(js, subject, on_msg, enough, timeout_s)
+    return received
+
+
+async def _read(
+    js: JetStreamContext,
+    subject: str,
+    on_msg: Callable[[Msg], Awaitable[None]],
+    enough: asyncio.Event,
+    timeout_s: float,
+) -> None:
     async def subscribe() -> object:
         try:
             return await js.subscribe(
@@ -51,4 +84,3 @@ async def read_subject(
             await asyncio.wait_for(asyncio.Event().wait(), 0.3)
     finally:
         await sub.unsubscribe()  # type: ignore[attr-defined]
-    return received

@@ -4,11 +4,15 @@ from common.contracts._base import WireModel
 from common.contracts.alerts import Alert, AlertType, Severity
 from common.contracts.audit import AuditRecord, AuditResult
 from common.contracts.events import (
+    EVENT_BATCH_KIND,
     EVENT_TYPE_PATTERN,
+    EventBatch,
     EventType,
     GameEvent,
     SourcePosition,
+    encode_event_batch,
     encode_game_event,
+    event_batch_id,
 )
 from common.contracts.metrics import MetricSample
 from common.contracts.queries import (
@@ -50,9 +54,14 @@ from common.contracts.rcon import (
     decode_rcon_request,
     encode_rcon_request,
 )
-from common.contracts.stream_payloads import EventsStreamPayload, decode_events_payload
+from common.contracts.stream_payloads import (
+    EventsStreamPayload,
+    decode_events,
+    decode_events_payload,
+)
 
 __all__ = [
+    "EVENT_BATCH_KIND",
     "EVENT_TYPE_PATTERN",
     "QUERIES",
     "Alert",
@@ -63,6 +72,7 @@ __all__ = [
     "AnyRconRequest",
     "AuditRecord",
     "AuditResult",
+    "EventBatch",
     "EventRecord",
     "EventType",
     "EventsStreamPayload",
@@ -97,10 +107,13 @@ __all__ = [
     "Severity",
     "SourcePosition",
     "WireModel",
+    "decode_events",
     "decode_events_payload",
     "decode_query_reply",
     "decode_rcon_request",
+    "encode_event_batch",
     "encode_game_event",
     "encode_rcon_request",
+    "event_batch_id",
     "line_id",
 ]

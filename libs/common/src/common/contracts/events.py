@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import orjson
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from common.contracts._base import WireModel
 
@@ -90,6 +91,65 @@ class GameEvent(WireModel):
     """Routing hint from the pattern (a channel key in servers.yml)."""
     flags: tuple[str, ...] = ()
     """Markers such as ``bridged`` (our own Discord chat echo) or ``reconciled``."""
+
+
+EVENT_BATCH_KIND = "event_batch"
+"""``kind`` of an :class:`EventBatch` on the wire."""
+
+
+class EventBatch(WireModel):
+    """Several events of one server and one type in one message, in log order.
+
+    The parser publishes the events one raw line batch makes as one message per event type
+    (docs/architecture.md, "Event batches"): a burst then costs one JetStream message per type,
+    not one per line, which is what lets persistence store 100,000 events/s. The message goes
+    to the subject of its events (``<prefix>.events.<server>.<type>``), so a subscriber that
+    filters by type still gets exactly the types it asked for. Each event keeps its own id;
+    the batch's message id is :func:`event_batch_id`.
+    """
+
+    v: Literal[1] = 1
+    """Schema version."""
+    kind: Literal["event_batch"] = "event_batch"
+    """Discriminates batches from single events and alerts on the events stream."""
+    events: tuple[GameEvent, ...] = Field(min_length=1)
+    """The events, in log order; all of one server and one type."""
+
+    @model_validator(mode="after")
+    def _one_server_one_type(self) -> Self:
+        first = self.events[0]
+        for event in self.events[1:]:
+            if event.server != first.server or event.type != first.type:
+                msg = (
+                    f"event {event.id!r} is {event.server}/{event.type}, but the batch is "
+                    f"{first.server}/{first.type}: a batch holds one server's events of one type"
+                )
+                raise ValueError(msg)
+        return self
+
+    @property
+    def id(self) -> str:
+        """The batch's message id (:func:`event_batch_id`)."""
+        return event_batch_id(self.events[0].id, self.events[-1].id, len(self.events))
+
+
+def event_batch_id(first_id: str, last_id: str, count: int) -> str:
+    """The ``Nats-Msg-Id`` of a batch: its first and last event ids and its size.
+
+    Stable for the same events (a raw batch parsed again after a crash gives the same batches,
+    which JetStream then drops as duplicates) and never equal to a single event's id.
+    """
+    return f"{first_id}..{last_id}#{count}"
+
+
+def encode_event_batch(payloads: Sequence[bytes]) -> bytes:
+    """The JSON of an :class:`EventBatch` of already encoded :class:`GameEvent` payloads.
+
+    The events' bytes are spliced in as they are (no decode, no re-encode: the parser's hot
+    path). The caller guarantees one server, one type, and at least one event; a contract test
+    checks that the result decodes strictly to the equal batch.
+    """
+    return b'{"v":1,"kind":"event_batch","events":[' + b",".join(payloads) + b"]}"
 
 
 def encode_game_event(  # noqa: PLR0917 - positional on the parser's hot path

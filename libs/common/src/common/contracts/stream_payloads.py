@@ -1,4 +1,4 @@
-"""Decoding of the events stream, which carries both events and alerts."""
+"""Decoding of the events stream, which carries events, batches of events and alerts."""
 
 from __future__ import annotations
 
@@ -8,16 +8,28 @@ from pydantic import Field, TypeAdapter
 
 from common.contracts._base import decode_json
 from common.contracts.alerts import Alert
-from common.contracts.events import GameEvent
+from common.contracts.events import EventBatch, GameEvent
 
-EventsStreamPayload = Annotated[GameEvent | Alert, Field(discriminator="kind")]
-"""What a message on the events stream holds: an event or an alert."""
+EventsStreamPayload = Annotated[GameEvent | EventBatch | Alert, Field(discriminator="kind")]
+"""What a message on the events stream holds: an event, a batch of events, or an alert."""
 
-_adapter: TypeAdapter[GameEvent | Alert] = TypeAdapter(EventsStreamPayload)
+_adapter: TypeAdapter[GameEvent | EventBatch | Alert] = TypeAdapter(EventsStreamPayload)
 
 
 def decode_events_payload(
     data: bytes | str, *, strict: bool = False, subject: str = ""
-) -> GameEvent | Alert:
+) -> GameEvent | EventBatch | Alert:
     """Decode one events-stream message; raise :class:`InvalidMessage` when it does not fit."""
     return decode_json(_adapter.validate_json, data, strict=strict, subject=subject)
+
+
+def decode_events(
+    data: bytes | str, *, strict: bool = False, subject: str = ""
+) -> list[GameEvent | Alert]:
+    """Every event or alert one events-stream message holds (a batch gives its events).
+
+    For consumers that handle events one at a time; raises :class:`InvalidMessage` like
+    :func:`decode_events_payload`.
+    """
+    payload = decode_events_payload(data, strict=strict, subject=subject)
+    return list(payload.events) if isinstance(payload, EventBatch) else [payload]
