@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from common.contracts import RawLineBatch, encode_game_event
+from common.contracts import RawLineBatch, encode_event_batch, encode_game_event, event_batch_id
 from parser.patterns.engine import PatternSet
 
 BRIDGED_FLAG = "bridged"
@@ -14,6 +15,9 @@ TRUNCATED_FLAG = "truncated"
 """Flag on an event made from a line the tailer cut at its maximum length."""
 SERVER_PLAYER = "<server>"
 """How Factorio names console/RCON chat."""
+MAX_BATCH_BYTES = 256 * 1024
+"""Most bytes of events in one events-stream message: a quarter of nats-server's default
+``max_payload`` (1 MiB), so a burst of long lines never makes a message the server refuses."""
 
 
 class EncodedEvent(NamedTuple):
@@ -24,6 +28,58 @@ class EncodedEvent(NamedTuple):
     type: str
     payload: bytes
     """JSON of a :class:`common.contracts.GameEvent`."""
+
+
+class EventMessage(NamedTuple):
+    """One events-stream message ready to publish: a single event or a batch of one type."""
+
+    msg_id: str
+    """``Nats-Msg-Id``: the event's id, or :func:`common.contracts.event_batch_id`."""
+    server: str
+    type: str
+    payload: bytes
+    count: int
+    """Events in it."""
+
+
+def pack_events(
+    events: Sequence[EncodedEvent], *, max_events: int, max_bytes: int = MAX_BATCH_BYTES
+) -> list[EventMessage]:
+    """The messages for the events of **one** raw batch: one per event type, in log order.
+
+    Events are grouped by type (groups in the order their first event appears; each group in
+    log order) and a group is cut after ``max_events`` events or ``max_bytes`` of payload. A
+    group of one is published as the plain event. Deterministic: the same raw batch always
+    gives the same messages with the same ids, so after a crash JetStream drops the repeats.
+    """
+    groups: dict[str, list[EncodedEvent]] = {}
+    for event in events:
+        group = groups.get(event.type)
+        if group is None:
+            groups[event.type] = [event]
+        else:
+            group.append(event)
+    messages: list[EventMessage] = []
+    for group in groups.values():
+        chunk: list[EncodedEvent] = []
+        size = 0
+        for event in group:
+            if chunk and (len(chunk) >= max_events or size + len(event.payload) > max_bytes):
+                messages.append(_message(chunk))
+                chunk, size = [], 0
+            chunk.append(event)
+            size += len(event.payload) + 1
+        messages.append(_message(chunk))
+    return messages
+
+
+def _message(chunk: list[EncodedEvent]) -> EventMessage:
+    first = chunk[0]
+    if len(chunk) == 1:
+        return EventMessage(first.id, first.server, first.type, first.payload, 1)
+    payload = encode_event_batch([e.payload for e in chunk])
+    msg_id = event_batch_id(first.id, chunk[-1].id, len(chunk))
+    return EventMessage(msg_id, first.server, first.type, payload, len(chunk))
 
 
 def is_bridge_echo(player: str | None, message: str | None, marker: str) -> bool:

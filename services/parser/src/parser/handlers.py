@@ -16,7 +16,7 @@ from common.metric_names import Metric
 from common.publishing import Outgoing, publish_confirmed
 from common.telemetry import get_meter
 from common.topology import Topology
-from parser.events import events_from_batch
+from parser.events import events_from_batch, pack_events
 from parser.reloader import PatternHolder
 
 log = structlog.get_logger()
@@ -32,8 +32,11 @@ SYSTEM_SERVER = "_system"
 class ParseHandler:
     """Handles fetched raw batches: parse, publish every event, confirm, then let them be acked.
 
-    Events keep the line's id, so a batch redelivered after a crash republishes the same ids
-    and JetStream drops them as duplicates. Lines no pattern claims are counted, not published.
+    The events of one raw batch go out as one message per event type
+    (:func:`parser.events.pack_events`, at most ``event_batch_max`` events each). Events keep
+    the line's id and messages get ids derived from them, so a batch redelivered after a crash
+    republishes the same message ids and JetStream drops them as duplicates. Lines no pattern
+    claims are counted, not published.
     """
 
     def __init__(
@@ -43,8 +46,10 @@ class ParseHandler:
         holder: PatternHolder,
         *,
         bridge_marker: str,
+        event_batch_max: int = 1,
     ) -> None:
         self._js = js
+        self._event_batch_max = event_batch_max
         self._topology = topology
         self._holder = holder
         self._bridge_marker = bridge_marker
@@ -55,7 +60,7 @@ class ParseHandler:
         now = datetime.now(UTC)
         patterns = self._holder.current
         outgoing: list[Outgoing] = []
-        lines = unmatched = 0
+        lines = unmatched = published = 0
         for delivery in deliveries:
             batch = delivery.value
             events, missed = events_from_batch(
@@ -63,14 +68,14 @@ class ParseHandler:
             )
             lines += len(batch.lines)
             unmatched += missed
-            outgoing.extend(
-                Outgoing(self._topology.event_subject(e.server, e.type), e.payload, e.id)
-                for e in events
-            )
+            for message in pack_events(events, max_events=self._event_batch_max):
+                subject = self._topology.event_subject(message.server, message.type)
+                outgoing.append(Outgoing(subject, message.payload, message.msg_id))
+                published += message.count
         await publish_confirmed(self._js, outgoing)
         _lines.add(lines)
         _unmatched.add(unmatched)
-        _published.add(len(outgoing))
+        _published.add(published)
         return None
 
 

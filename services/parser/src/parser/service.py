@@ -55,7 +55,13 @@ async def run(settings: ParserSettings) -> None:
             stream=topo.raw_stream,
             durable=settings.durable,
             decode=_decode,
-            handler=ParseHandler(rt.js, topo, holder, bridge_marker=settings.bridge_marker),
+            handler=ParseHandler(
+                rt.js,
+                topo,
+                holder,
+                bridge_marker=settings.bridge_marker,
+                event_batch_max=settings.event_batch_max,
+            ),
             service="parser",
             batch_size=settings.batch_size,
         )

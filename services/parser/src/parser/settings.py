@@ -22,6 +22,10 @@ class ParserSettings(BaseSettings):
     still handing it thousands of lines at a time."""
     concurrency: int = Field(default=1, gt=0)
     """Pull loops per worker process (``ISR_PARSER_CONCURRENCY``); overlaps parsing with waits."""
+    event_batch_max: int = Field(default=500, gt=0)
+    """Most events in one events-stream message (``ISR_PARSER_EVENT_BATCH_MAX``). The events
+    of one raw batch go out as one message per event type; ``1`` publishes every event as its
+    own message, for consumers of ``isr.events.>`` that do not read batches."""
     durable: str = "parser"
     """Name of the durable consumer all workers share."""
     packs: Annotated[tuple[str, ...], NoDecode] = ("vanilla", "engine")
