@@ -13,6 +13,7 @@ import pytest
 
 from isr_testing.pipeline import service_env, write_config
 from isr_testing.processes import ServiceProcess
+from isr_testing.streams import read_events
 from isr_testing.waiting import wait_for
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres, pytest.mark.slow]
@@ -130,10 +131,13 @@ async def test_every_line_becomes_exactly_one_row_despite_sigkills(
 
         nc = await nats.connect(nats_server.url)
         try:
-            info = await nc.jetstream().stream_info(f"{nats_prefix.upper()}_EVENTS")
-            assert info.state.messages == expected
+            streamed = await read_events(
+                nc.jetstream(), f"{nats_prefix}.events.>", count=expected, timeout_s=30
+            )
         finally:
             await nc.close()
+        assert len(streamed) == expected
+        assert len({e.id for e in streamed}) == expected
     finally:
         codes = {name: proc.terminate() for name, proc in procs.items()}
     assert codes == {"tailer": 0, "parser": 0, "persistence": 0}, {

@@ -9,10 +9,10 @@ from pathlib import Path
 import nats
 import pytest
 
-from common.contracts import Alert, GameEvent, decode_events_payload
+from common.contracts import Alert, GameEvent
 from isr_testing.pipeline import service_env, write_config
 from isr_testing.processes import ServiceProcess
-from isr_testing.streams import read_subject
+from isr_testing.streams import read_events
 from isr_testing.waiting import wait_for
 
 pytestmark = [pytest.mark.nats, pytest.mark.slow]
@@ -31,10 +31,9 @@ def _env(url: str, prefix: str, config: Path) -> dict[str, str]:
 async def _read(url: str, subject: str, count: int) -> list[GameEvent | Alert]:
     nc = await nats.connect(url)
     try:
-        msgs = await read_subject(nc.jetstream(), subject, count=count, timeout_s=60)
+        return await read_events(nc.jetstream(), subject, count=count, timeout_s=60)
     finally:
         await nc.close()
-    return [decode_events_payload(m.data, strict=True) for m in msgs]
 
 
 async def test_three_workers_produce_each_event_once(tmp_path: Path, nats_server, nats_prefix):

@@ -29,7 +29,7 @@ from common.contracts import (
     MetricSample,
     RconErrorCode,
     RconReply,
-    decode_events_payload,
+    decode_events,
 )
 from common.contracts import rcon as c
 from common.settings import NatsSettings, PipelineSettings, RuntimeSettings
@@ -194,7 +194,7 @@ async def _harness(nats_server: Any, nats_prefix: str) -> AsyncIterator[Harness]
         harness.metrics.append(MetricSample.from_json(msg.data, strict=True))
 
     async def on_event(msg: Any) -> None:
-        harness.events.append(decode_events_payload(msg.data, strict=True))
+        harness.events.extend(decode_events(msg.data, strict=True))
 
     subs = [
         # nats-py fills in the config it is given, so each subscription gets its own.

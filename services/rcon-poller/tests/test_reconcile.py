@@ -55,6 +55,27 @@ class TestReconciler:
 
         assert frozenset() == reconciler.log_online
 
+    def test_logged_events_of_one_message_order_by_log_position(self):
+        """Join, leave, rejoin in one raw batch arrive as a join batch then a leave message.
+
+        The player is online: the rejoin (offset 200) is later than the leave (100) in the log,
+        although the leave's message came later in the stream.
+        """
+        reconciler = Reconciler("srv", grace_s=0)
+        reconciler.observe_event(JOIN, "a", sequence=10, position=(0, 0))
+        reconciler.observe_event(JOIN, "a", sequence=10, position=(0, 200))
+        reconciler.observe_event(LEAVE, "a", sequence=11, position=(0, 100))
+
+        assert frozenset({"a"}) == reconciler.log_online
+
+    def test_a_logged_event_carried_before_a_reconciled_one_is_older(self):
+        """A logged join delivered late (other subscription) does not undo a reconciled leave."""
+        reconciler = Reconciler("srv", grace_s=0)
+        reconciler.observe_event(LEAVE, "a", sequence=10)
+        reconciler.observe_event(JOIN, "a", sequence=5, position=(0, 100))
+
+        assert frozenset() == reconciler.log_online
+
     def test_ids_are_stable_across_a_replay(self):
         """Two reconcilers fed the same history give the same event id (dedup on restart)."""
         ids = []

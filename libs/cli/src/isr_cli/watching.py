@@ -8,7 +8,7 @@ from typing import TextIO
 
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from common.contracts import Alert, GameEvent, decode_events_payload
+from common.contracts import Alert, GameEvent, decode_events
 from common.errors import InvalidMessage
 from common.runtime import connect_nats, install_stop_signals
 from common.settings import NatsSettings, PipelineSettings
@@ -69,13 +69,14 @@ async def watch(*, server: str, replay: bool, as_json: bool, out: TextIO) -> Non
                 data = await asyncio.wait_for(queue.get(), 0.5)
             except TimeoutError:
                 continue
-            if as_json:
-                out.write(data.decode() + "\n")
+            try:
+                items = decode_events(data)
+            except InvalidMessage as exc:
+                out.write(f"(undecodable event: {exc})\n")
             else:
-                try:
-                    out.write(format_event(decode_events_payload(data), colour=colour) + "\n")
-                except InvalidMessage as exc:
-                    out.write(f"(undecodable event: {exc})\n")
+                for item in items:  # an event batch is shown as its events, one per line
+                    line = item.to_json().decode() if as_json else format_event(item, colour=colour)
+                    out.write(line + "\n")
             out.flush()
     finally:
         if sub is not None:

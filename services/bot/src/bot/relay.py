@@ -14,8 +14,9 @@ Guarantees, in arroyo's words-first style:
 - **Bursts are coalesced, never dropped**: whatever queued while a post was in flight (or while
   hikari waited out a 429) goes into the next message (:func:`bot.coalesce.take_post`).
 - **Outages wait.** A post that fails for a transient reason (5xx, connection) is retried with
-  backoff forever; held messages are kept alive with ``in_progress``; at most ``max_buffered``
-  events are held, the rest wait in the stream. A post Discord rejects (4xx other than 429:
+  backoff forever; held messages are kept alive with ``in_progress``; once ``max_buffered``
+  events are held (counting every event of an event batch) nothing more is fetched, the rest
+  wait in the stream. A post Discord rejects (4xx other than 429:
   unknown channel, missing access) is logged as an error and its events are terminated, so one
   misconfigured channel cannot stall the others.
 """
@@ -46,7 +47,7 @@ from bot.render import Item, Post, render_alert, render_event
 from bot.reorder import ReorderWindow, SortKey
 from bot.routing import alert_channels, event_channel, shared_channels
 from common.config import IsrConfig
-from common.contracts import Alert, GameEvent, decode_events_payload
+from common.contracts import Alert, EventBatch, GameEvent, decode_events_payload
 from common.errors import InvalidMessage
 from common.internal_errors import report_internal_error
 
@@ -92,8 +93,9 @@ class AckHandle:
         self, msg: Msg, parts: int, on_settled: Callable[[AckHandle], None], key: str
     ) -> None:
         self.key = key
-        """The event or alert id (the relay's index of held messages)."""
+        """The event, batch or alert id (the relay's index of held messages)."""
         self.msg = msg
+        self.parts = parts
         self.left = parts
         self._on_settled = on_settled
 
@@ -203,6 +205,8 @@ class Relay:
         self._clock = clock
         self._lanes: dict[tuple[str, int], Lane] = {}
         self._held: dict[str, AckHandle] = {}
+        self._held_parts = 0
+        """Events (and alert copies) held: what ``max_buffered`` bounds."""
         self._space = asyncio.Event()
         self._wake_release = asyncio.Event()
         self._tasks: asyncio.TaskGroup | None = None
@@ -227,6 +231,7 @@ class Relay:
                 with contextlib.suppress(Exception):
                     await handle.msg.nak()
             self._held.clear()
+            self._held_parts = 0
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
@@ -245,7 +250,7 @@ class Relay:
     async def _fetch_loop(self, sub: Any) -> None:
         backoff_s = 0.1
         while not self._stop.is_set():
-            room = self._max_buffered - len(self._held)
+            room = self._max_buffered - self._held_parts
             if room <= 0:
                 self._space.clear()
                 await self._wait(self._space, 1.0)
@@ -278,6 +283,7 @@ class Relay:
     def _settled(self, handle: AckHandle) -> None:
         if self._held.get(handle.key) is handle:
             del self._held[handle.key]
+            self._held_parts -= handle.parts
         self._space.set()
 
     async def _accept(self, msg: Msg, now: float) -> None:
@@ -290,30 +296,45 @@ class Relay:
         if payload.id in self._held:
             return  # a redelivery of what we still hold; the first copy will be acked
         config = self._config()
-        if isinstance(payload, GameEvent):
-            server = config.servers.get(payload.server)
-            channel = event_channel(server, payload) if server is not None else None
-            if BRIDGED_FLAG in payload.flags or channel is None:
+        if isinstance(payload, GameEvent | EventBatch):
+            events = payload.events if isinstance(payload, EventBatch) else (payload,)
+            routes = [(event, self._event_channel(config, event)) for event in events]
+            wanted = [(event, channel) for event, channel in routes if channel is not None]
+            if not wanted:
                 await msg.ack()
                 return
-            key = payload.source.sort_key() if payload.source else None
-            end = None
-            if payload.source is not None and payload.raw and TRUNCATED_FLAG not in payload.flags:
-                end = payload.source.offset + len(payload.raw.encode())
-            handle = AckHandle(msg, 1, self._settled, payload.id)
-            self._held[payload.id] = handle
-            routed = _Routed(handle, payload.server, channel, key, payload.id, payload)
-            self._window.add(payload.server, key, routed, now=now, end=end)
+            # One handle for the message: it is acked once every event it carries was posted.
+            handle = AckHandle(msg, len(wanted), self._settled, payload.id)
+            self._hold(handle)
+            for event, channel in wanted:
+                key = event.source.sort_key() if event.source else None
+                end = None
+                if event.source is not None and event.raw and TRUNCATED_FLAG not in event.flags:
+                    end = event.source.offset + len(event.raw.encode())
+                routed = _Routed(handle, event.server, channel, key, event.id, event)
+                self._window.add(event.server, key, routed, now=now, end=end)
             return
         channels = alert_channels(config, payload)
         if not channels:
             await msg.ack()
             return
         handle = AckHandle(msg, len(channels), self._settled, payload.id)
-        self._held[payload.id] = handle
+        self._hold(handle)
         for channel in channels:
             routed = _Routed(handle, payload.server, channel, None, payload.id, payload)
             self._window.add(payload.server, None, routed, now=now)
+
+    def _hold(self, handle: AckHandle) -> None:
+        self._held[handle.key] = handle
+        self._held_parts += handle.parts
+
+    @staticmethod
+    def _event_channel(config: IsrConfig, event: GameEvent) -> int | None:
+        """The channel an event goes to; None when it is not relayed (bridged, unrouted)."""
+        server = config.servers.get(event.server)
+        if server is None or BRIDGED_FLAG in event.flags:
+            return None
+        return event_channel(server, event)
 
     async def _release_loop(self) -> None:
         while not self._stop.is_set():

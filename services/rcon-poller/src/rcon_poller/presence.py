@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from common.contracts import GameEvent
+from common.contracts import EventBatch, GameEvent, decode_events_payload
 from common.errors import InvalidMessage
 from common.topology import Topology
 from rcon_poller.reconcile import JOIN, LEAVE, Reconciler
@@ -72,12 +72,19 @@ class PresenceFeed:
     async def _on_message(self, msg: Msg) -> None:
         sequence = msg.metadata.sequence.stream
         try:
-            event = GameEvent.from_json(msg.data, subject=msg.subject)
+            payload = decode_events_payload(msg.data, subject=msg.subject)
         except InvalidMessage as exc:
             log.warning("presence_event_unreadable", subject=msg.subject, error=str(exc))
         else:
-            if event.player:
-                self._reconciler.observe_event(event.type, event.player, sequence=sequence)
+            events = payload.events if isinstance(payload, EventBatch) else (payload,)
+            for event in events:
+                if isinstance(event, GameEvent) and event.player:
+                    self._reconciler.observe_event(
+                        event.type,
+                        event.player,
+                        sequence=sequence,
+                        position=event.source.sort_key() if event.source else None,
+                    )
         waiting = self._waiting.get(msg.subject)
         if waiting is not None and sequence >= waiting:
             self._waiting[msg.subject] = 0

@@ -42,6 +42,8 @@ class Reconciler:
         self.grace_s = grace_s
         self._online: set[str] = set()
         self._last_seq: dict[str, int] = {}
+        self._last_position: dict[str, tuple[int, int]] = {}
+        self._reconciled_seq: dict[str, int] = {}
         self._mismatch_since: dict[tuple[str, str], datetime] = {}
 
     @property
@@ -49,11 +51,36 @@ class Reconciler:
         """Players the log says are online."""
         return frozenset(self._online)
 
-    def observe_event(self, event_type: str, player: str, *, sequence: int) -> None:
-        """A join or leave from the events stream (ours included), in stream order."""
-        if sequence <= self._last_seq.get(player, 0):
-            return
-        self._last_seq[player] = sequence
+    def observe_event(
+        self,
+        event_type: str,
+        player: str,
+        *,
+        sequence: int,
+        position: tuple[int, int] | None = None,
+    ) -> None:
+        """A join or leave from the events stream (ours included).
+
+        ``sequence`` is the stream sequence of the message that carried it, ``position`` the
+        log position (generation, offset) of a logged event; reconciled events have none.
+        Logged events are ordered by position: the events of one raw batch arrive as one
+        message per type (a batch of joins, then one of leaves), so the stream order alone
+        would put a player's leave after a rejoin logged later. Reconciled events are ordered
+        by sequence, and a logged event carried before the last reconciled one is older.
+        """
+        last_seq = self._last_seq.get(player, 0)
+        if position is None:
+            if sequence <= last_seq:
+                return
+            self._reconciled_seq[player] = sequence
+        else:
+            last_position = self._last_position.get(player)
+            if last_position is not None and position <= last_position:
+                return
+            if sequence < self._reconciled_seq.get(player, 0):
+                return
+            self._last_position[player] = position
+        self._last_seq[player] = max(sequence, last_seq)
         if event_type == JOIN:
             self._online.add(player)
         elif event_type == LEAVE:
