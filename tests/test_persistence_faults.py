@@ -46,7 +46,7 @@ async def test_sigkill_mid_stream_stores_every_message_exactly_once(
     js = nc.jetstream()
     await topo.ensure(js)
     all_events, all_samples = events(20_000), samples(3_000)
-    await publish_events(js, topo, all_events)
+    await publish_events(js, topo, all_events, per_raw_batch=20)
     await publish_samples(js, topo, all_samples)
     env = _env(nats_server.url, nats_prefix, database_url, free_port())
     proc = ServiceProcess("persistence", ["persistence"], env, tmp_path)
@@ -103,14 +103,14 @@ async def test_postgres_restart_mid_stream_loses_nothing_and_reports_not_ready(
     all_events = events(6_000)
     proc.start()
     try:
-        await publish_events(js, topo, all_events[:2_000])
+        await publish_events(js, topo, all_events[:2_000], per_raw_batch=100)
         await wait_for(
             lambda: _at_least(url, "SELECT count(*) FROM events", 2_000), timeout_s=30, what="rows"
         )
         throwaway, private_postgres.is_throwaway = private_postgres.is_throwaway, False
         try:
             await asyncio.to_thread(private_postgres.stop)
-            await publish_events(js, topo, all_events[2_000:4_000])
+            await publish_events(js, topo, all_events[2_000:4_000], per_raw_batch=100)
             body = await wait_for(
                 lambda: _failing_database(health_port), timeout_s=30, what="not ready"
             )
@@ -118,7 +118,7 @@ async def test_postgres_restart_mid_stream_loses_nothing_and_reports_not_ready(
             await asyncio.to_thread(private_postgres.start)
         finally:
             private_postgres.is_throwaway = throwaway
-        await publish_events(js, topo, all_events[4_000:])
+        await publish_events(js, topo, all_events[4_000:], per_raw_batch=100)
         await wait_for(
             lambda: _at_least(url, "SELECT count(*) FROM events", 6_000), timeout_s=60, what="all"
         )
@@ -144,7 +144,10 @@ async def _ready(port: int) -> bool:
 async def test_poison_messages_go_to_the_dead_letter_subject_and_the_rest_is_stored(
     tmp_path: Path, nats_server, nats_prefix: str, database_url: str
 ):
-    """A payload that does not decode and one Postgres rejects are dead-lettered with a reason."""
+    """A payload that does not decode and one Postgres rejects are dead-lettered with a reason.
+
+    Also in an event batch: the batch is parked for its one bad event, its other events stored.
+    """
     topo = Topology(nats_prefix)
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
@@ -153,6 +156,10 @@ async def test_poison_messages_go_to_the_dead_letter_subject_and_the_rest_is_sto
     nul = good[500].model_copy(update={"id": "e2e:nul", "message": "bad \x00 byte"})
     await js.publish(topo.event_subject("e2e", "chat"), b"{not json", headers={"Nats-Msg-Id": "x"})
     await publish_events(js, topo, [*good[:500], nul, *good[500:]])
+    chats = [e for e in events(30, first_offset=2_000) if e.type == "chat"]
+    batch_nul = chats[0].model_copy(update={"id": "e2e:nul-in-batch", "message": "\x00"})
+    await publish_events(js, topo, [*chats, batch_nul], per_raw_batch=len(chats) + 1)
+    wanted = 1_000 + len(chats)
     proc = ServiceProcess(
         "persistence",
         ["persistence"],
@@ -162,17 +169,19 @@ async def test_poison_messages_go_to_the_dead_letter_subject_and_the_rest_is_sto
     proc.start()
     try:
         await wait_for(
-            lambda: _at_least(database_url, "SELECT count(*) FROM events", 1_000),
+            lambda: _at_least(database_url, "SELECT count(*) FROM events", wanted),
             timeout_s=60,
             what="the good events",
         )
-        parked = await read_subject(js, topo.dead_letter_subject("persistence"), count=2)
+        parked = await read_subject(js, topo.dead_letter_subject("persistence"), count=3)
         reasons = sorted(m.headers["Isr-Dead-Letter-Reason"] for m in parked)
-        assert len(parked) == 2
-        assert "0x00" in reasons[0] or "0x00" in reasons[1], reasons
+        assert len(parked) == 3
+        assert sum("0x00" in r for r in reasons) == 2, reasons
+        assert any(r.startswith("event e2e:nul-in-batch: ") for r in reasons), reasons
         assert any("json" in r.lower() for r in reasons), reasons
         assert {m.headers["Isr-Original-Stream"] for m in parked} == {topo.events_stream}
-        assert await count(database_url, "SELECT count(*) FROM events") == 1_000
+        assert await count(database_url, "SELECT count(*) FROM events") == wanted
+        assert await count(database_url, "SELECT count(*) FROM events WHERE id LIKE '%nul%'") == 0
     finally:
         code = proc.terminate()
         await nc.close()

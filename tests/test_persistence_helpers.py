@@ -13,6 +13,7 @@ from nats.js import JetStreamContext
 from common.contracts import GameEvent, MetricSample, SourcePosition
 from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
+from parser.events import EncodedEvent, pack_events
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 _KINDS = ("chat", "join", "chat", "leave", "chat")
@@ -52,11 +53,22 @@ def samples(count: int, *, server: str = "e2e") -> list[MetricSample]:
     ]
 
 
-async def publish_events(js: JetStreamContext, topo: Topology, batch: list[GameEvent]) -> None:
-    """Publish events on their subjects, confirmed and de-duplicated by id."""
-    await publish_confirmed(
-        js, [Outgoing(topo.event_subject(e.server, e.type), e.to_json(), e.id) for e in batch]
-    )
+async def publish_events(
+    js: JetStreamContext, topo: Topology, batch: list[GameEvent], *, per_raw_batch: int = 1
+) -> None:
+    """Publish events as the parser does, confirmed and de-duplicated by message id.
+
+    With ``per_raw_batch=n``, every ``n`` consecutive events are treated as the events of one
+    raw line batch: one message per event type (parser.events.pack_events). ``1`` publishes
+    every event as its own message.
+    """
+    encoded = [EncodedEvent(e.id, e.server, e.type, e.to_json()) for e in batch]
+    outgoing = [
+        Outgoing(topo.event_subject(m.server, m.type), m.payload, m.msg_id)
+        for start in range(0, len(encoded), per_raw_batch)
+        for m in pack_events(encoded[start : start + per_raw_batch], max_events=per_raw_batch)
+    ]
+    await publish_confirmed(js, outgoing)
 
 
 async def publish_samples(js: JetStreamContext, topo: Topology, batch: list[MetricSample]) -> None:

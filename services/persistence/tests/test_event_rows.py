@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from common.contracts import (
     Alert,
     AlertType,
+    EventBatch,
     GameEvent,
     Severity,
     SourcePosition,
@@ -20,6 +21,7 @@ from common.contracts import (
 from common.errors import InvalidMessage
 from persistence.rows import event_row, event_row_from_json
 from persistence.writer import decode_for_writer
+from persistence.writing import Several, Undecodable
 
 OBSERVED = datetime(2026, 11, 27, 12, 0, 1, 250_000, tzinfo=UTC)
 STAMP = datetime(2026, 11, 27, 12, 0)  # noqa: DTZ001 - the log has no zone
@@ -291,3 +293,82 @@ def test_any_payload_gets_the_models_verdict(fields, base):
     else:
         assert isinstance(got, tuple)
         assert exact(got) == exact(event_row(expected))
+
+
+class TestEventBatchRows:
+    def _batch(self, *members: object) -> bytes:
+        return json.dumps({"v": 1, "kind": "event_batch", "events": list(members)}).encode()
+
+    def test_each_event_of_a_batch_becomes_the_models_row(self):
+        """A batch decodes to one row per event, each equal to the contract model's row."""
+        second = {**PLAIN, "id": "s:f:99", "message": "again"}
+
+        decoded = decode_for_writer(self._batch(PLAIN, second), "isr.events.s.kick")
+
+        assert isinstance(decoded, Several)
+        assert list(decoded.members) == [
+            event_row(GameEvent.model_validate(PLAIN)),
+            event_row(GameEvent.model_validate(second)),
+        ]
+
+    def test_one_bad_event_is_named_and_the_others_kept(self):
+        """An event that does not fit, or is of another type, is marked; the rest are rows."""
+        broken = {**PLAIN, "id": "s:f:50", "observed_at": "yesterday"}
+        other = {**PLAIN, "id": "s:f:60", "type": "leave"}
+
+        decoded = decode_for_writer(self._batch(PLAIN, broken, other), "isr.events.s.kick")
+
+        assert isinstance(decoded, Several)
+        first, bad, odd = decoded.members
+        assert first == event_row(GameEvent.model_validate(PLAIN))
+        assert isinstance(bad, Undecodable)
+        assert bad.reason.startswith("events[1]: observed_at")
+        assert isinstance(odd, Undecodable)
+        assert "events[2] (s:f:60) is s/leave in a batch of s/kick" in odd.reason
+
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            b'{"v":1,"kind":"event_batch","events":[]}',
+            b'{"v":1,"kind":"event_batch","events":{}}',
+            b'{"v":2,"kind":"event_batch","events":[{}]}',
+        ],
+    )
+    def test_an_unsound_envelope_is_refused_whole(self, payload):
+        """No events, events not a list, or an unknown version: the message is invalid."""
+        with pytest.raises(InvalidMessage):
+            decode_for_writer(payload, "isr.events.s.kick")
+
+
+@settings(max_examples=200, deadline=None)
+@given(members=st.lists(_fields.map(lambda f: {**PLAIN, **f}), min_size=1, max_size=4))
+def test_any_batch_is_stored_as_the_models_events_or_named_per_event(members):
+    """A batch the contract accepts gives the model's rows; otherwise each event is judged alone.
+
+    Events the model accepts one by one (and that match the first event's server and type)
+    become their rows; every other event becomes an Undecodable naming its index.
+    """
+    payload = dumps({"v": 1, "kind": "event_batch", "events": members})
+    got = decode_for_writer(payload, "")
+    assert isinstance(got, Several)
+    try:
+        batch = decode_events_payload(payload)
+    except InvalidMessage:
+        batch = None
+    if batch is not None:
+        assert isinstance(batch, EventBatch)
+        assert [exact(r) for r in got.members] == [exact(event_row(e)) for e in batch.events]
+        return
+    first: tuple[str, str] | None = None
+    for index, (member, value) in enumerate(zip(members, got.members, strict=True)):
+        try:
+            event = GameEvent.from_json(dumps(member))
+        except InvalidMessage:
+            assert isinstance(value, Undecodable)
+            assert value.reason.startswith(f"events[{index}]")
+            continue
+        first = first or (event.server, event.type)
+        if (event.server, event.type) != first:
+            assert isinstance(value, Undecodable)
+        else:
+            assert exact(value) == exact(event_row(event))

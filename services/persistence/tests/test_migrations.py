@@ -103,8 +103,7 @@ class TestEventIndexes:
 
         assert {r["indexname"] for r in names} == {
             "events_pkey",  # the source id: conflict skipping
-            "events_server_time",  # recent_events by server
-            "events_server_type_time",  # recent_events by server and type; session derivation
+            "events_server_type_time",  # recent_events (one server and type at a time); sessions
             "events_player",  # last_seen, recent_events by player
             "events_observed_brin",  # retention
         }

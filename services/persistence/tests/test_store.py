@@ -20,6 +20,7 @@ from common.contracts import (
     Resolution,
     Severity,
     SourcePosition,
+    encode_event_batch,
 )
 from persistence import history
 from persistence.audit_writer import AuditWriter
@@ -29,6 +30,7 @@ from persistence.partition_store import PartitionKeeper, list_partitions
 from persistence.sessions import LifecycleEvent, derive_sessions
 from persistence.settings import TableRetentionSettings
 from persistence.writer import EventWriter, decode_for_writer
+from persistence.writing import Several
 
 from .conftest import make_writer, store
 
@@ -110,6 +112,29 @@ class TestEventWriter:
 
         assert await pool.fetchval("SELECT count(*) FROM events") == 2
         assert await pool.fetchval("SELECT count(*) FROM alerts") == 1
+
+    async def test_event_batches_and_their_redelivery_are_stored_once(self, pool):
+        """A batch goes in by direct COPY; a redelivered or half-stored one takes the staging path.
+
+        Sessions come out the same either way: the second batch's new join opens a session
+        although the COPY of its batch hit the already stored first join.
+        """
+        writer = make_writer(EventWriter, pool)
+        joins = [event("join", 0, "ann"), event("join", 1, "bob")]
+        chats = [event("chat", 2 + i, "ann", message=f"m{i}") for i in range(5)]
+
+        def rows(batch: list[GameEvent]) -> list:
+            decoded = decode_for_writer(encode_event_batch([e.to_json() for e in batch]), "s")
+            assert isinstance(decoded, Several)
+            return list(decoded.members)
+
+        await store(writer, rows(joins[:1]) + rows(chats[:2]))
+        await store(writer, rows(joins) + rows(chats))
+        await store(writer, rows(joins) + rows(chats))
+
+        assert await pool.fetchval("SELECT count(*) FROM events") == 7
+        assert await pool.fetchval("SELECT count(DISTINCT id) FROM events") == 7
+        assert await sessions(pool) == [("ann", at(0), None, None), ("bob", at(1), None, None)]
 
     async def test_sessions_across_a_restart_and_a_missing_leave(self, pool):
         """A crash restart ends open sessions; a reconciled leave ends one the log missed."""
@@ -458,6 +483,45 @@ class TestHistoryQueries:
         assert [(e.server, e.type) for e in bob.events] == [("b", "leave"), ("a", "leave")]
         assert [e.type for e in before.events] == ["chat", "join"]
         assert joins.events[0].data == {}
+
+    async def test_recent_events_equal_a_full_sort_for_every_filter(self, pool):
+        """The per-(server, type) index reads give exactly what sorting the whole table gives.
+
+        Many events share observed_at (one parsed batch), so the log position must break ties
+        inside each (server, type) read as well as in the final order.
+        """
+        writer = make_writer(EventWriter, pool)
+        rng = random.Random(11)
+        batch = [
+            event(
+                rng.choice(["chat", "join", "leave", "kick"]),
+                rng.randrange(20),  # few distinct times: ties
+                rng.choice(["ann", "bob", None]),
+                server=rng.choice(["a", "b", "c"]),
+            )
+            for _ in range(300)
+        ]
+        await store(writer, batch)
+        newest_first = """SELECT id FROM events WHERE ($1::text IS NULL OR server = $1)
+            AND (cardinality($2::text[]) = 0 OR type = ANY($2))
+            AND ($3::timestamptz IS NULL OR observed_at < $3)
+            ORDER BY observed_at DESC, generation DESC NULLS LAST, source_offset DESC NULLS LAST
+            LIMIT $4"""
+        cases = [
+            RecentEventsRequest(limit=25),
+            RecentEventsRequest(server="b", limit=40),
+            RecentEventsRequest(server="c", types=("join", "kick"), limit=10),
+            RecentEventsRequest(types=("leave",), before=at(12), limit=30),
+            RecentEventsRequest(server="a", before=at(5), limit=200),
+            RecentEventsRequest(server="nobody"),
+        ]
+        async with pool.acquire() as conn:
+            for req in cases:
+                got = await history.recent_events(conn, req)
+                expected = await conn.fetch(
+                    newest_first, req.server, list(req.types), req.before, req.limit
+                )
+                assert [e.id for e in got.events] == [r["id"] for r in expected], req
 
     async def test_alert_history_filters(self, known):
         """Alert history filters by server and type."""

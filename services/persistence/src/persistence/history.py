@@ -2,9 +2,10 @@
 
 Each takes the validated request model and returns the reply model. Filters are added to the
 SQL only when the request sets them (with parameters, never pasted text), so every variant can
-use its index: ``events_server_time`` / ``events_server_type_time`` / ``events_player`` for
-events, ``player_sessions_player`` / ``player_sessions_server_joined`` for playtime, the
-primary keys of ``metric_samples``, ``metric_minute`` and ``metric_hour`` for charts.
+use its index: ``events_server_type_time`` (read one (server, type) at a time, see
+:func:`recent_events`) / ``events_player`` for events, ``player_sessions_player`` /
+``player_sessions_server_joined`` for playtime, the primary keys of ``metric_samples``,
+``metric_minute`` and ``metric_hour`` for charts.
 """
 
 from __future__ import annotations
@@ -258,24 +259,56 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else (value or {})
 
 
+_EVENT_FIELDS = "id, server, type, observed_at, ts, player, message, data, flags"
+_NEWEST_FIRST = "observed_at DESC, generation DESC NULLS LAST, source_offset DESC NULLS LAST"
+
+
 async def recent_events(conn: asyncpg.Connection, req: RecentEventsRequest) -> RecentEventsReply:
-    """The latest events, newest first (log order within one read)."""
+    """The latest events, newest first (log order within one read).
+
+    By player: one range of ``events_player``. Otherwise the (server, type) pairs present are
+    found by skipping through ``events_server_type_time`` (a recursive "loose index scan"),
+    the newest ``limit`` events of each pair are read from the same index, and the newest of
+    those are returned. That is a few index probes per event type, whatever the table's
+    size, and it spares ``events`` a (server, time) index that every insert would maintain
+    (migration 0004, docs/persistence.md).
+    """
     p = _Params()
-    where: list[str] = []
-    if req.server is not None:
-        where.append(f"server = {p.add(req.server)}")
-    if req.types:
-        where.append(f"type = ANY({p.add(list(req.types))}::text[])")
+    before = f"AND observed_at < {p.add(req.before)}" if req.before is not None else ""
     if req.player is not None:
-        where.append(f"lower(player) = lower({p.add(req.player)})")
-    if req.before is not None:
-        where.append(f"observed_at < {p.add(req.before)}")
-    sql = f"""
-        SELECT id, server, type, observed_at, ts, player, message, data, flags FROM events
-        {"WHERE " + " AND ".join(where) if where else ""}
-        ORDER BY observed_at DESC, generation DESC NULLS LAST, source_offset DESC NULLS LAST
-        LIMIT {req.limit:d}
-    """  # noqa: S608 - only parameter placeholders and an int are interpolated
+        where = [f"lower(player) = lower({p.add(req.player)})"]
+        if req.server is not None:
+            where.append(f"server = {p.add(req.server)}")
+        if req.types:
+            where.append(f"type = ANY({p.add(list(req.types))}::text[])")
+        sql = f"""
+            SELECT {_EVENT_FIELDS} FROM events WHERE {" AND ".join(where)} {before}
+            ORDER BY {_NEWEST_FIRST} LIMIT {req.limit:d}
+        """  # noqa: S608 - only parameter placeholders and an int are interpolated
+    else:
+        pair_filter = ""
+        if req.server is not None:
+            pair_filter += f" AND server = {p.add(req.server)}"
+        if req.types:
+            pair_filter += f" AND type = ANY({p.add(list(req.types))}::text[])"
+        sql = f"""
+            WITH RECURSIVE pairs(server, type) AS (
+                (SELECT server, type FROM events WHERE true {pair_filter}
+                 ORDER BY server, type LIMIT 1)
+                UNION ALL
+                SELECT next.server, next.type FROM pairs, LATERAL (
+                    SELECT server, type FROM events
+                    WHERE (server, type) > (pairs.server, pairs.type) {pair_filter}
+                    ORDER BY server, type LIMIT 1
+                ) AS next
+            )
+            SELECT e.* FROM pairs CROSS JOIN LATERAL (
+                SELECT {_EVENT_FIELDS}, generation, source_offset FROM events
+                WHERE server = pairs.server AND type = pairs.type {before}
+                ORDER BY {_NEWEST_FIRST} LIMIT {req.limit:d}
+            ) AS e
+            ORDER BY {_NEWEST_FIRST} LIMIT {req.limit:d}
+        """  # noqa: S608 - only parameter placeholders and an int are interpolated
     rows = await conn.fetch(sql, *p.values)
     return RecentEventsReply(
         events=tuple(

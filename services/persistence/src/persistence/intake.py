@@ -1,6 +1,7 @@
 """Fetching batches from a durable consumer quickly, pausing while the database is down.
 
-:class:`PullLoop` asks JetStream for up to ``batch_size`` messages with one raw pull request
+:class:`PullLoop` asks JetStream for up to ``batch_size`` messages (and at most ``max_bytes``
+of them, since one message may carry hundreds of events) with one raw pull request
 (``$JS.API.CONSUMER.MSG.NEXT.<stream>.<durable>``) into an inbox subscription that collects them
 in a list, then hands the batch to :meth:`common.consumer.BatchConsumer.process`, which decodes,
 calls the writer and acks each message only after the writer's transaction committed.
@@ -57,6 +58,7 @@ class PullLoop:
         durable: str,
         gate: DatabaseGate,
         batch_size: int,
+        max_bytes: int | None = None,
         expires_s: float = 1.0,
         linger_s: float = 0.02,
     ) -> None:
@@ -65,6 +67,7 @@ class PullLoop:
         self._next_subject = f"{_API_PREFIX}.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self._gate = gate
         self._batch_size = batch_size
+        self._max_bytes = max_bytes
         self._expires_s = expires_s
         self._linger_s = linger_s
         self._box: list[Msg] = []
@@ -92,7 +95,12 @@ class PullLoop:
             pending_msgs_limit=4 * self._batch_size + 1000,
             pending_bytes_limit=512 * 1024 * 1024,
         )
-        request = orjson.dumps({"batch": self._batch_size, "expires": int(self._expires_s * 1e9)})
+        pull: dict[str, int] = {"batch": self._batch_size, "expires": int(self._expires_s * 1e9)}
+        if self._max_bytes is not None:
+            # Never below max_payload: a message larger than the request's bytes would end
+            # every request with 409 and stall the consumer on it.
+            pull["max_bytes"] = max(self._max_bytes, self._nc.max_payload)
+        request = orjson.dumps(pull)
         try:
             while not stop.is_set():
                 await self._gate.wait_until_up(stop)

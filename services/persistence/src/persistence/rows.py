@@ -14,8 +14,9 @@ import json
 import math
 import re
 from datetime import datetime
-from typing import Any, Final
+from typing import Annotated, Any, Final, Literal
 
+import msgspec
 import orjson
 
 from common.contracts import Alert, AuditRecord, GameEvent, MetricSample
@@ -96,20 +97,117 @@ _EVENT_TYPE = re.compile(r"[a-z][a-z0-9_]{0,31}")  # EVENT_TYPE_PATTERN, anchore
 _MISSING: Final = object()
 
 
+# The events of one parsed batch share their observed_at, and a burst's lines their second:
+# most times repeat, so parsed ones are remembered (bounded: cleared when full). The same goes
+# for the few event types.
+_DATETIMES: dict[str, datetime | None] = {}
+_TYPES: set[str] = set()
+_REMEMBERED = 4096
+
+
 def _plain_datetime(value: object) -> datetime | None:
-    if type(value) is not str or _DATETIME.fullmatch(value) is None:
+    if type(value) is not str:
         return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:  # a day that does not exist in its month
-        return None
+    known = _DATETIMES.get(value, _MISSING)
+    if known is not _MISSING:
+        return known  # type: ignore[return-value]
+    parsed: datetime | None = None
+    if _DATETIME.fullmatch(value) is not None:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:  # a day that does not exist in its month
+            parsed = None
+    if len(_DATETIMES) >= _REMEMBERED:
+        _DATETIMES.clear()
+    _DATETIMES[value] = parsed
+    return parsed
+
+
+def _is_event_type(value: str) -> bool:
+    if value in _TYPES:
+        return True
+    if _EVENT_TYPE.fullmatch(value) is None:
+        return False
+    if len(_TYPES) >= _REMEMBERED:
+        _TYPES.clear()
+    _TYPES.add(value)
+    return True
 
 
 def _is_optional_str(value: object) -> bool:
     return value is None or type(value) is str
 
 
-def event_row_from_json(data: bytes | str) -> EventRow | None:  # noqa: PLR0911 - one flat check per field
+_Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+"""msgspec reads integers of any size; the fast path takes 64 bits, as orjson did."""
+
+
+class _PlainSource(msgspec.Struct):
+    file_id: str
+    generation: _Int64
+    offset: _Int64
+
+
+class _PlainEvent(msgspec.Struct, tag_field="kind", tag="event"):
+    """The plain shape of a ``GameEvent`` payload; times stay text (checked like the model)."""
+
+    id: str
+    server: str
+    type: str
+    observed_at: str
+    v: Literal[1] = 1
+    ts: str | None = None
+    player: str | None = None
+    message: str | None = None
+    data: dict[str, str] = {}
+    raw: str = ""
+    source: _PlainSource | None = None
+    pattern: str | None = None
+    channel: str | None = None
+    flags: list[str] = []
+
+
+class _PlainBatch(msgspec.Struct, tag_field="kind", tag="event_batch"):
+    events: list[_PlainEvent]
+    v: Literal[1] = 1
+
+
+# A union makes ``kind`` required (a lone tagged struct would take a payload without it).
+_decode_plain = msgspec.json.Decoder(_PlainEvent | _PlainBatch).decode
+
+
+def _plain_row(event: _PlainEvent) -> EventRow | None:
+    if not _is_event_type(event.type):
+        return None
+    observed_at = _plain_datetime(event.observed_at)
+    if observed_at is None:
+        return None
+    ts: datetime | None = None
+    if event.ts is not None:
+        ts = _plain_datetime(event.ts)
+        if ts is None:
+            return None
+        ts = ts.replace(tzinfo=None)
+    source = event.source
+    return (
+        event.id,
+        event.server,
+        event.type,
+        ts,
+        observed_at,
+        event.player,
+        event.message,
+        orjson.dumps(event.data).decode() if event.data else "{}",
+        event.raw,
+        source.file_id if source is not None else None,
+        source.generation if source is not None else None,
+        source.offset if source is not None else None,
+        event.pattern,
+        event.flags,
+    )
+
+
+def event_row_from_json(data: bytes | str) -> EventRow | None:
     """The ``events`` row of a plain ``GameEvent`` payload, or None to validate it fully.
 
     Equal to ``event_row(decode_events_payload(data))`` whenever it returns a row (a contract
@@ -118,11 +216,56 @@ def event_row_from_json(data: bytes | str) -> EventRow | None:  # noqa: PLR0911 
     an unexpected JSON type, a time in another format, a ``data`` value that is not a string,
     a number that does not fit 64 bits, invalid JSON. Unknown fields are ignored, as the
     tolerant decoder does.
+
+    Decoding and type checks run in msgspec (C); the event type and times are checked here,
+    exactly as before msgspec (docs/performance.md: 3.6 -> 1.6 us per event).
     """
     try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        event = _decode_plain(data)
+    except (msgspec.ValidationError, msgspec.DecodeError):
         return None
+    return _plain_row(event) if type(event) is _PlainEvent else None
+
+
+def event_rows_from_batch_json(data: bytes | str) -> list[EventRow] | None:
+    """The rows of a plain ``EventBatch`` payload, in order; None to look at each event alone.
+
+    Returns rows only when every event is plain and all share one server and type (what the
+    contract requires); otherwise the caller decodes the events one by one, so that one odd
+    event is named and the others stored.
+    """
+    rows = plain_rows(data)
+    return rows if type(rows) is list else None
+
+
+def plain_rows(data: bytes | str) -> EventRow | list[EventRow] | None:
+    """:func:`event_row_from_json` or :func:`event_rows_from_batch_json`, decoding only once."""
+    try:
+        decoded = _decode_plain(data)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if type(decoded) is _PlainEvent:
+        return _plain_row(decoded)
+    events = decoded.events
+    if not events:
+        return None
+    server, event_type = events[0].server, events[0].type
+    rows = []
+    for event in events:
+        if event.server != server or event.type != event_type:
+            return None
+        row = _plain_row(event)
+        if row is None:
+            return None
+        rows.append(row)
+    return rows
+
+
+def event_row_from_object(obj: object) -> EventRow | None:  # noqa: PLR0911 - one flat check per field
+    """:func:`event_row_from_json` for an already parsed JSON value (one event of a batch).
+
+    The slow path's first try for an event of a batch that was not plain as a whole.
+    """
     if type(obj) is not dict or obj.get("kind") != "event":
         return None
     get = obj.get
@@ -134,7 +277,7 @@ def event_row_from_json(data: bytes | str) -> EventRow | None:  # noqa: PLR0911 
         or type(event_id) is not str
         or type(server) is not str
         or type(event_type) is not str
-        or _EVENT_TYPE.fullmatch(event_type) is None
+        or not _is_event_type(event_type)
     ):
         return None
     observed_at = _plain_datetime(get("observed_at"))
@@ -157,7 +300,7 @@ def event_row_from_json(data: bytes | str) -> EventRow | None:  # noqa: PLR0911 
     ):
         return None
     fields = get("data", _MISSING)
-    if fields is _MISSING:
+    if fields is _MISSING or (type(fields) is dict and not fields):
         data_json = "{}"
     elif type(fields) is dict and all(type(v) is str for v in fields.values()):
         data_json = orjson.dumps(fields).decode()

@@ -151,6 +151,7 @@ async def run(settings: PersistenceSettings) -> None:
                             durable=durable,
                             gate=gate,
                             batch_size=settings.batch_size,
+                            max_bytes=settings.batch_max_bytes,
                         )
                         tasks.create_task(loop.run(rt.stop))
         finally:

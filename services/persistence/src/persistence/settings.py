@@ -48,7 +48,12 @@ class PersistenceSettings(BaseSettings):
     database: PostgresSettings = Field(default_factory=PostgresSettings)
     retention: TableRetentionSettings = Field(default_factory=TableRetentionSettings)
     batch_size: int = Field(default=2000, gt=0, le=10_000)
-    """Messages fetched and written per transaction (``ISR_PERSISTENCE_BATCH_SIZE``)."""
+    """Most messages fetched and written per transaction (``ISR_PERSISTENCE_BATCH_SIZE``)."""
+    batch_max_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    """Most bytes of messages per transaction (``ISR_PERSISTENCE_BATCH_MAX_BYTES``): an event
+    batch message holds up to 500 events, so this, not the message count, bounds a
+    transaction (2 MiB is ~5,000 events). Never less than the server's ``max_payload``, so
+    the largest message still fits."""
     fetch_concurrency: int = Field(default=2, ge=1, le=8)
     """Batches of the events stream in flight at once (one fetches while another commits)."""
     durable: str = "persistence-events"

@@ -1,36 +1,47 @@
 """Writes the events stream (events and alerts) to Postgres: one transaction per batch.
 
-Each batch is bulk-loaded with COPY into per-connection staging tables and inserted from there
-with ``ON CONFLICT (id) DO NOTHING``, all in one transaction that also re-derives the player
-sessions of every server whose join, leave or start/stop events were new (see
+Each batch of events is bulk-loaded with COPY, all in one transaction that also re-derives the
+player sessions of every server whose join, leave or start/stop events were new (see
 :mod:`persistence.session_store`). The consumer acks the batch only after that commit returns,
-so a crash at any point means redelivery, and redelivery changes nothing (the ids are already
-there). Failures are handled as :mod:`persistence.writing` describes.
+so a crash at any point means redelivery, and redelivery changes nothing: the events' ids are
+the primary key.
 
-Payloads reach the writer through :func:`decode_for_writer`: a plain event becomes its row
-directly (:func:`persistence.rows.event_row_from_json`), anything else is validated by its
-contract model first.
+How the rows get in (docs/persistence.md, "How a batch is loaded"): first COPY straight into
+``events`` inside a savepoint. When that COPY hits an id that is already stored (a redelivery,
+or two copies of an event in the stream), the savepoint is rolled back and the batch takes the
+staging path: COPY into a per-connection staging table, then ``INSERT ... SELECT ... ON
+CONFLICT (id) DO NOTHING``, which skips exactly the stored ones. New events, by far the common
+case, thus skip the staging table's second copy of every row. Alerts always take the staging
+path (few). Failures are handled as :mod:`persistence.writing` describes.
+
+Payloads reach the writer through :func:`decode_for_writer`: a plain event, or each event of an
+event batch, becomes its row directly (:func:`persistence.rows.event_row_from_object`);
+anything else is validated by its contract model first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
-from common.contracts import Alert, GameEvent, decode_events_payload
+from common.contracts import Alert, EventBatch, GameEvent, decode_events_payload
+from common.errors import InvalidMessage
 from persistence.rows import (
     ALERT_COLUMNS,
     EVENT_COLUMNS,
     EventRow,
     alert_row,
     event_row,
-    event_row_from_json,
+    event_row_from_object,
+    plain_rows,
 )
 from persistence.session_store import earliest_by_server, rederive_sessions
 from persistence.sessions import LIFECYCLE_TYPES
-from persistence.writing import BatchWriter, inserted_count
+from persistence.writing import BatchWriter, Several, Undecodable, inserted_count
 
 STAGING_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS events_stage
@@ -70,23 +81,89 @@ async def prepare_connection(conn: asyncpg.Connection) -> None:
     await conn.execute(STAGING_DDL)
 
 
-def decode_for_writer(data: bytes, subject: str) -> EventRow | Alert:
+def decode_for_writer(data: bytes, subject: str) -> EventRow | Several[EventRow] | Alert:
     """Decode an events-stream payload into what :class:`EventWriter` stores.
 
-    An event becomes its ``events`` row, an alert stays an :class:`Alert`. Raises
-    :class:`~common.errors.InvalidMessage` exactly when ``decode_events_payload`` does.
+    An event becomes its ``events`` row, an event batch :class:`Several` rows, an alert stays an
+    :class:`Alert`. Raises :class:`~common.errors.InvalidMessage` exactly when
+    ``decode_events_payload`` does, except that one bad event in an otherwise sound batch
+    becomes an :class:`Undecodable` member (named by its index) and the rest are stored.
     """
-    row = event_row_from_json(data)
-    if row is not None:
-        return row
+    plain = plain_rows(data)
+    if type(plain) is tuple:
+        return plain
+    if type(plain) is list:
+        return Several(tuple(plain))
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        obj = None
+    if type(obj) is dict and obj.get("kind") == "event_batch":
+        several = _batch_rows(obj)
+        if several is not None:
+            return several
     value = decode_events_payload(data, subject=subject)
-    return event_row(value) if isinstance(value, GameEvent) else value
+    if isinstance(value, GameEvent):
+        return event_row(value)
+    if isinstance(value, EventBatch):
+        return Several(tuple(event_row(e) for e in value.events))
+    return value
+
+
+def _batch_rows(obj: dict[str, Any]) -> Several[EventRow] | None:
+    """The rows of a batch, each event on its own; None when the envelope itself is unsound."""
+    members = obj.get("events")
+    if obj.get("v", 1) != 1 or type(members) is not list or not members:
+        return None
+    rows: list[EventRow | Undecodable] = []
+    batch_of: tuple[Any, Any] | None = None
+    for index, member in enumerate(members):
+        row = event_row_from_object(member)
+        if row is None:
+            try:
+                row = event_row(GameEvent.from_json(orjson.dumps(member)))
+            except (InvalidMessage, TypeError) as exc:
+                reason = exc.reason if isinstance(exc, InvalidMessage) else str(exc)
+                rows.append(Undecodable(f"events[{index}]: {reason}"))
+                continue
+        if batch_of is None:
+            batch_of = (row[1], row[2])
+        elif (row[1], row[2]) != batch_of:
+            rows.append(
+                Undecodable(
+                    f"events[{index}] ({row[0]}) is {row[1]}/{row[2]} in a batch of "
+                    f"{batch_of[0]}/{batch_of[1]}"
+                )
+            )
+            continue
+        rows.append(row)
+    return Several(tuple(rows))
+
+
+_LIFECYCLE = frozenset(LIFECYCLE_TYPES)
+_COLUMNS = list(EVENT_COLUMNS)
+_SERVER, _TYPE, _OBSERVED_AT = (EVENT_COLUMNS.index(c) for c in ("server", "type", "observed_at"))
+
+
+def earliest_lifecycle(rows: Sequence[EventRow]) -> dict[str, datetime]:
+    """``{server: earliest observed_at}`` of the rows' join, leave and start/stop events."""
+    since: dict[str, datetime] = {}
+    for row in rows:
+        if row[_TYPE] in _LIFECYCLE:
+            server, at = row[_SERVER], row[_OBSERVED_AT]
+            if server not in since or at < since[server]:
+                since[server] = at
+    return since
 
 
 class EventWriter(BatchWriter[EventRow | GameEvent | Alert]):
     """Batch handler for the events stream: events, alerts and the sessions they imply."""
 
     table = "events"
+
+    def label(self, value: EventRow | GameEvent | Alert) -> str:
+        """A refused event is named by its id (one event of a batch message is refused alone)."""
+        return f"event {value[0]}" if isinstance(value, tuple) else f"{value.kind} {value.id}"
 
     async def write(
         self, conn: asyncpg.Connection, values: Sequence[EventRow | GameEvent | Alert]
@@ -102,15 +179,27 @@ class EventWriter(BatchWriter[EventRow | GameEvent | Alert]):
                 alerts.append(alert_row(value))
         inserted = 0
         if events:
-            await conn.copy_records_to_table(
-                "events_stage", records=events, columns=list(EVENT_COLUMNS)
-            )
-            per_server = await conn.fetch(_INSERT_EVENTS, list(LIFECYCLE_TYPES))
-            inserted += sum(r["inserted"] for r in per_server)
-            await rederive_sessions(conn, earliest_by_server(per_server))
+            count, since = await _insert_events(conn, events)
+            inserted += count
+            await rederive_sessions(conn, since)
         if alerts:
             await conn.copy_records_to_table(
                 "alerts_stage", records=alerts, columns=list(ALERT_COLUMNS)
             )
             inserted += inserted_count(await conn.execute(_INSERT_ALERTS))
         return inserted
+
+
+async def _insert_events(
+    conn: asyncpg.Connection, events: list[EventRow]
+) -> tuple[int, dict[str, datetime]]:
+    """Insert what is new of ``events``; return how many and the lifecycle changes per server."""
+    try:
+        async with conn.transaction():  # a savepoint inside the batch's transaction
+            await conn.copy_records_to_table("events", records=events, columns=_COLUMNS)
+    except asyncpg.UniqueViolationError:
+        # Some are stored already: load through the staging table, skipping exactly those.
+        await conn.copy_records_to_table("events_stage", records=events, columns=_COLUMNS)
+        per_server = await conn.fetch(_INSERT_EVENTS, list(LIFECYCLE_TYPES))
+        return sum(r["inserted"] for r in per_server), earliest_by_server(per_server)
+    return len(events), earliest_lifecycle(events)

@@ -1,8 +1,12 @@
 """What every table writer shares: decoding that never raises, poison isolation, dead letters.
 
-A writer is the handler of a :class:`~common.consumer.BatchConsumer`. For each batch it
+A writer is the handler of a :class:`~common.consumer.BatchConsumer`. A message decodes to one
+value, or to :class:`Several` (a batch of events carries many); the rows of a batch of
+messages are written together. For each batch it
 
-1. parks every payload that did not decode on the dead-letter subject;
+1. parks every payload that did not decode on the dead-letter subject (a message whose only
+   fault is some of the values it carries is parked once, naming them, after the rest of its
+   values were written);
 2. writes the rest in **one** transaction (subclasses say how), so the consumer acks the batch
    only after that commit;
 3. when Postgres rejects the rows themselves (a NUL byte in text, a number out of range), splits
@@ -64,6 +68,13 @@ def tolerant(decode: Callable[[bytes, str], T]) -> Callable[[bytes, str], T | Un
     return wrapped
 
 
+@dataclass(frozen=True, slots=True)
+class Several(Generic[T]):
+    """The values one message carries when it carries more than one (an event batch)."""
+
+    members: tuple[T | Undecodable, ...]
+
+
 class _PoisonError(Exception):
     """Postgres rejected the rows themselves."""
 
@@ -90,24 +101,36 @@ class BatchWriter(ABC, Generic[T]):
     async def prepare(self, values: Sequence[T]) -> None:
         """Runs before the write's connection is taken (e.g. to create partitions)."""
 
+    def label(self, value: T) -> str:  # noqa: ARG002 - subclasses name their values
+        """Names a value Postgres refused, in the dead-letter reason ("" = the message says it)."""
+        return ""
+
     @abstractmethod
     async def write(self, conn: asyncpg.Connection, values: Sequence[T]) -> int:
         """Write ``values`` inside the open transaction of ``conn``; return rows inserted."""
 
     async def __call__(
-        self, deliveries: Sequence[Delivery[T | Undecodable]]
+        self, deliveries: Sequence[Delivery[T | Several[T] | Undecodable]]
     ) -> Mapping[int, BaseException] | None:
         failed: dict[int, BaseException] = {}
-        good: list[tuple[int, Delivery[T]]] = []
+        good: list[tuple[int, T]] = []
+        faults: dict[int, list[str]] = {}
         for index, delivery in enumerate(deliveries):
             value = delivery.value
             if isinstance(value, Undecodable):
                 failed[index] = await self._park(delivery, value.reason)
+            elif isinstance(value, Several):
+                for member in value.members:
+                    if isinstance(member, Undecodable):
+                        faults.setdefault(index, []).append(member.reason)
+                    else:
+                        good.append((index, member))
             else:
-                good.append((index, delivery))  # type: ignore[arg-type]
-        poison = await self._write_isolating(good) if good else {}
-        for index, reason in poison.items():
-            failed[index] = await self._park(deliveries[index], reason)
+                good.append((index, value))
+        for index, reason in await self._write_isolating(good) if good else []:
+            faults.setdefault(index, []).append(reason)
+        for index, reasons in faults.items():
+            failed[index] = await self._park(deliveries[index], "; ".join(reasons))
         return failed or None
 
     async def _park(self, delivery: Delivery[object], reason: str) -> InvalidMessage:
@@ -115,19 +138,21 @@ class BatchWriter(ABC, Generic[T]):
         log.warning("dead_lettered", subject=delivery.msg.subject, reason=reason, table=self.table)
         return InvalidMessage(subject=delivery.msg.subject, reason=f"dead-lettered: {reason}")
 
-    async def _write_isolating(self, items: Sequence[tuple[int, Delivery[T]]]) -> dict[int, str]:
-        """Write ``items``; return the indexes (and reasons) of rows Postgres never accepts."""
+    async def _write_isolating(self, items: Sequence[tuple[int, T]]) -> list[tuple[int, str]]:
+        """Write ``items``; return the delivery indexes (and reasons) of values never accepted."""
         try:
-            await self._write_once([d.value for _, d in items])
+            await self._write_once([value for _, value in items])
         except _PoisonError as exc:
             if len(items) == 1:
-                return {items[0][0]: str(exc)}
+                index, value = items[0]
+                label = self.label(value)
+                return [(index, f"{label}: {exc}" if label else str(exc))]
             half = len(items) // 2
-            return {
-                **await self._write_isolating(items[:half]),
-                **await self._write_isolating(items[half:]),
-            }
-        return {}
+            return [
+                *await self._write_isolating(items[:half]),
+                *await self._write_isolating(items[half:]),
+            ]
+        return []
 
     async def _write_once(self, values: Sequence[T]) -> None:
         started = time.perf_counter()
