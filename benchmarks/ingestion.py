@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from benchmarks.parse import _baseline_patterns
@@ -70,21 +72,48 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def _event_count(js: JetStreamContext, stream: str) -> int:
-    try:
-        return (await js.stream_info(stream)).state.messages
-    except Exception:
-        return 0
+_EVENT_MARK = b'"kind":"event",'
+"""Occurs once per event in a message, whether a single event or an event batch (whose own
+``"kind":"event_batch"`` does not match)."""
 
 
-async def _wait_count(js: JetStreamContext, stream: str, expected: int, timeout_s: float) -> float:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if await _event_count(js, stream) >= expected:
+class _EventCounter:
+    """Counts events published under a subject (event batches opened) from a core subscription.
+
+    Counting bytes, not decoding: the benchmark process must not compete with the pipeline.
+    """
+
+    def __init__(self, nc: NatsClient, subject: str) -> None:
+        self._nc, self._subject = nc, subject
+        self.count = 0
+        self._wanted = 0
+        self._reached = asyncio.Event()
+        self._sub: object | None = None
+
+    async def start(self) -> None:
+        async def on_msg(msg: Msg) -> None:
+            self.count += msg.data.count(_EVENT_MARK)
+            if self._wanted and self.count >= self._wanted:
+                self._reached.set()
+
+        self._sub = await self._nc.subscribe(
+            self._subject,
+            cb=on_msg,
+            pending_msgs_limit=-1,
+            pending_bytes_limit=-1,
+        )
+
+    async def wait_for(self, expected: int, timeout_s: float) -> float:
+        """Monotonic time at which ``expected`` events had arrived."""
+        self._wanted = expected
+        if self.count >= expected:
             return time.monotonic()
-        await asyncio.sleep(0.05)  # polling the server for a figure, not synchronisation
-    msg = f"only {await _event_count(js, stream)} of {expected} events after {timeout_s} s"
-    raise RuntimeError(msg)
+        try:
+            await asyncio.wait_for(self._reached.wait(), timeout_s)
+        except TimeoutError:
+            msg = f"only {self.count} of {expected} events after {timeout_s} s"
+            raise RuntimeError(msg) from None
+        return time.monotonic()
 
 
 # -- the original's way, as a baseline ---------------------------------------------------
@@ -124,14 +153,15 @@ async def _pipeline_rate(
     prefix = f"bthr{parsers}"
     topo = Topology(prefix)
     nc = await nats.connect(url)
-    js = nc.jetstream()
     folder = root / prefix
     folder.mkdir()
     env = _env(url, prefix, _config(folder, log))
     start = time.monotonic()
     services = [["tailer", "--server", "bench"]] + [["parser"]] * parsers
+    counter = _EventCounter(nc, topo.events_filter("bench"))
+    await counter.start()
     with _services(services, env) as procs:
-        done = await _wait_count(js, topo.events_stream, expected, timeout_s=300)
+        done = await counter.wait_for(expected, timeout_s=300)
         rss = {"tailer": _rss_mb(procs[0].pid), "parser": _rss_mb(procs[1].pid)}
     await nc.close()
     return (done - start), rss
@@ -218,11 +248,11 @@ async def _measure_latency(
     done = asyncio.Event()
 
     async def on_msg(msg: object) -> None:
-        m = _MARK.search(msg.data.decode(errors="replace"))  # type: ignore[attr-defined]
-        if m:
-            received[int(m.group(1))] = time.monotonic()
-            if len(received) >= count:
-                done.set()
+        now = time.monotonic()  # an event batch carries several marks
+        for mark in _MARK.findall(msg.data.decode(errors="replace")):  # type: ignore[attr-defined]
+            received[int(mark)] = now
+        if len(received) >= count:
+            done.set()
 
     sub = await js.subscribe(subject, cb=on_msg)
     appender = _Appender(log, 1000.0, count)

@@ -45,6 +45,8 @@ from isr_cli.infra.nats import EmbeddedNats
 from isr_cli.infra.postgres import LocalPostgres, parse_postmaster_pid
 from isr_testing.nats import running_nats
 from isr_testing.postgres import throwaway_local_postgres
+from parser.events import EncodedEvent, pack_events
+from parser.settings import ParserSettings
 from persistence import history
 from persistence.dead_letters import DeadLetters
 from persistence.gate import DatabaseGate
@@ -55,7 +57,7 @@ from persistence.partitions import DayPartition
 from persistence.rows import EVENT_COLUMNS, event_row
 from persistence.settings import PersistenceSettings
 from persistence.writer import EventWriter, decode_for_writer, prepare_connection
-from persistence.writing import tolerant
+from persistence.writing import Several, tolerant
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -82,14 +84,38 @@ def _events(count: int, start: int = 0) -> list[GameEvent]:
     ]
 
 
-async def _publish(js: JetStreamContext, topo: Topology, count: int) -> None:
-    """Publish ``count`` events in chunks; nothing of them stays in this process afterwards."""
+_LINES_PER_RAW_BATCH = 500
+"""Lines of one server per raw batch in the benchmark's burst (a raw batch holds up to 64 KiB
+of lines, ~700 of these)."""
+
+
+async def _publish(js: JetStreamContext, topo: Topology, count: int) -> int:
+    """Publish ``count`` events as the parser does during a burst; return the messages.
+
+    Each server's events are cut into raw batches of ``_LINES_PER_RAW_BATCH`` and every raw
+    batch becomes one message per event type (``parser.events.pack_events`` with the parser's
+    default ``event_batch_max``). Nothing of them stays in this process afterwards.
+    """
+    max_events = ParserSettings.model_fields["event_batch_max"].default
+    messages = 0
     for start in range(0, count, _CHUNK):
-        chunk = _events(min(_CHUNK, count - start), start)
-        await publish_confirmed(
-            js, [Outgoing(topo.event_subject(e.server, e.type), e.to_json(), e.id) for e in chunk]
-        )
+        by_server: dict[str, list[EncodedEvent]] = {}
+        for e in _events(min(_CHUNK, count - start), start):
+            by_server.setdefault(e.server, []).append(
+                EncodedEvent(e.id, e.server, e.type, e.to_json())
+            )
+        outgoing = [
+            Outgoing(topo.event_subject(m.server, m.type), m.payload, m.msg_id)
+            for events in by_server.values()
+            for first in range(0, len(events), _LINES_PER_RAW_BATCH)
+            for m in pack_events(
+                events[first : first + _LINES_PER_RAW_BATCH], max_events=max_events
+            )
+        ]
+        await publish_confirmed(js, outgoing)
+        messages += len(outgoing)
     gc.collect()
+    return messages
 
 
 def _ticks(pid: int) -> tuple[int, float]:
@@ -119,6 +145,7 @@ class Drained:
 
     per_s: float
     cpu_us: dict[str, float]
+    messages: int
 
 
 async def _drain(
@@ -136,9 +163,9 @@ async def _drain(
     nc = await nats.connect(nats_server.url, pending_size=256 * 1024 * 1024)
     js = nc.jetstream()
     await topo.ensure(js)
-    await _publish(js, topo, count)
+    messages = await _publish(js, topo, count)
     await topo.ensure_consumer(js, topo.events_stream, "bench")
-    settings = PersistenceSettings.model_construct()
+    settings = PersistenceSettings()  # the service's settings, ISR_PERSISTENCE_* included
     loops, batch_size = settings.fetch_concurrency, settings.batch_size
     pool = await asyncpg.create_pool(
         pg.url, min_size=loops + 2, max_size=loops + 2, init=prepare_connection
@@ -147,9 +174,11 @@ async def _drain(
     done = asyncio.Event()
     counted = 0
 
-    async def count_only(deliveries: Sequence[object]) -> None:
+    async def count_only(deliveries: Sequence[Any]) -> None:
         nonlocal counted
-        counted += len(deliveries)
+        counted += sum(
+            len(d.value.members) if isinstance(d.value, Several) else 1 for d in deliveries
+        )
         if counted >= count:
             done.set()
 
@@ -167,7 +196,7 @@ async def _drain(
     stop = asyncio.Event()
     intake = [
         PullLoop(nc, consumer, stream=topo.events_stream, durable="bench", gate=gate,
-                 batch_size=batch_size)
+                 batch_size=batch_size, max_bytes=settings.batch_max_bytes)
         for _ in range(loops)
     ]  # fmt: skip
     tune_gc()  # as persistence.service.run does before it starts the loops
@@ -199,6 +228,7 @@ async def _drain(
     await nc.close()
     names = ("persistence", "nats-server", "postgres")
     return Drained(
+        messages=messages,
         per_s=count / elapsed,
         cpu_us={
             name: (after - before) / count * 1e6
@@ -333,6 +363,7 @@ async def _main(
         rate = drained.per_s
         print(
             f"persistence insert: {rate:,.0f} events/s JetStream -> Postgres "
+            f"({events:,} events in {drained.messages:,} messages) "
             f"(baseline row-at-a-time INSERT: {base_rate:,.0f}/s, x{rate / base_rate:.1f}; "
             f"target >= 100,000/s); CPU us/event: {_cpu_text(drained)}"
         )
