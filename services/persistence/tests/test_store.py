@@ -122,6 +122,7 @@ class TestEventWriter:
         writer = make_writer(EventWriter, pool)
         joins = [event("join", 0, "ann"), event("join", 1, "bob")]
         chats = [event("chat", 2 + i, "ann", message=f"m{i}") for i in range(5)]
+        chats[3] = chats[3].model_copy(update={"flags": ("bridged", "truncated")})
 
         def rows(batch: list[GameEvent]) -> list:
             decoded = decode_for_writer(encode_event_batch([e.to_json() for e in batch]), "s")
@@ -135,6 +136,10 @@ class TestEventWriter:
         assert await pool.fetchval("SELECT count(*) FROM events") == 7
         assert await pool.fetchval("SELECT count(DISTINCT id) FROM events") == 7
         assert await sessions(pool) == [("ann", at(0), None, None), ("bob", at(1), None, None)]
+        flags = await pool.fetch("SELECT id, flags FROM events WHERE type = 'chat' ORDER BY ts")
+        assert {r["id"]: r["flags"] for r in flags} == {
+            e.id: list(e.flags) for e in chats
+        }
 
     async def test_sessions_across_a_restart_and_a_missing_leave(self, pool):
         """A crash restart ends open sessions; a reconciled leave ends one the log missed."""

@@ -142,13 +142,15 @@ _Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 """msgspec reads integers of any size; the fast path takes 64 bits, as orjson did."""
 
 
-class _PlainSource(msgspec.Struct):
+# gc=False: these hold only text, numbers and lists/dicts of text, so they cannot be part of a
+# reference cycle; untracked, the hundreds a batch allocates do not trigger collections.
+class _PlainSource(msgspec.Struct, gc=False):
     file_id: str
     generation: _Int64
     offset: _Int64
 
 
-class _PlainEvent(msgspec.Struct, tag_field="kind", tag="event"):
+class _PlainEvent(msgspec.Struct, tag_field="kind", tag="event", gc=False):
     """The plain shape of a ``GameEvent`` payload; times stay text (checked like the model)."""
 
     id: str
@@ -167,7 +169,7 @@ class _PlainEvent(msgspec.Struct, tag_field="kind", tag="event"):
     flags: list[str] = []
 
 
-class _PlainBatch(msgspec.Struct, tag_field="kind", tag="event_batch"):
+class _PlainBatch(msgspec.Struct, tag_field="kind", tag="event_batch", gc=False):
     events: list[_PlainEvent]
     v: Literal[1] = 1
 
