@@ -65,15 +65,26 @@ T0 = datetime(2026, 10, 1, tzinfo=UTC)
 _KINDS = ("chat", "chat", "chat", "join", "leave", "death", "research")
 _CHUNK = 20_000
 
+_LINES_PER_RAW_BATCH = 500
+"""Lines of one server per raw batch in the benchmark's burst (a raw batch holds up to 64 KiB
+of lines, ~700 of these)."""
+
 
 def _events(count: int, start: int = 0) -> list[GameEvent]:
+    """Events as the parser makes them: 10 servers' lines interleaved, one ms apart.
+
+    Like the parser's, ``ts`` is the line's own date prefix (whole seconds, no zone) and
+    ``observed_at`` is shared by the events of one raw batch (one parse call).
+    """
     rng = random.Random(5 + start)
+    per_raw_batch = 10 * _LINES_PER_RAW_BATCH
     return [
         GameEvent(
             id=f"s{i % 10}:f:{i * 90}",
             server=f"s{i % 10}",
             type=(kind := _KINDS[i % len(_KINDS)]),
-            observed_at=T0 + timedelta(milliseconds=i),
+            ts=(T0 + timedelta(milliseconds=i)).replace(tzinfo=None, microsecond=0),
+            observed_at=T0 + timedelta(seconds=i // per_raw_batch),
             player=f"player{rng.randrange(50)}",
             message=f"message number {i}" if kind == "chat" else None,
             raw=f"2026-10-01 00:00:00 [{kind.upper()}] player: message number {i}",
@@ -82,11 +93,6 @@ def _events(count: int, start: int = 0) -> list[GameEvent]:
         )
         for i in range(start, start + count)
     ]
-
-
-_LINES_PER_RAW_BATCH = 500
-"""Lines of one server per raw batch in the benchmark's burst (a raw batch holds up to 64 KiB
-of lines, ~700 of these)."""
 
 
 async def _publish(js: JetStreamContext, topo: Topology, count: int) -> int:
