@@ -146,14 +146,16 @@ def plan_rederivation(
 
 
 def _lifecycle(row: asyncpg.Record) -> LifecycleEvent:
+    # Positional (the order of _EVENTS_FROM): a batch reads back thousands of these.
+    _server, event_id, event_type, observed_at, player, flags, generation, offset = row
     return LifecycleEvent(
-        id=row["id"],
-        type=row["type"],
-        observed_at=row["observed_at"],
-        player=row["player"],
-        is_reconciled=RECONCILED_FLAG in (row["flags"] or ()),
-        generation=row["generation"],
-        offset=row["source_offset"],
+        event_id,
+        event_type,
+        observed_at,
+        player,
+        RECONCILED_FLAG in flags if flags else False,
+        generation,
+        offset,
     )
 
 
