@@ -1,10 +1,12 @@
 """Persistence: sustained insert rate from JetStream into Postgres, and 30-day chart latency.
 
-1. **Insert rate.** ``events`` events are published to a real nats-server first; then the
-   service's own pieces (``PullLoop`` x2 -> ``BatchConsumer.process`` -> ``EventWriter``: COPY into
-   staging, ``INSERT ... ON CONFLICT DO NOTHING``, sessions, ack after commit) drain the stream
-   into a throwaway local Postgres. Baseline, same run: the original-style row-at-a-time
-   ``INSERT`` with autocommit, on a sample of the same events.
+1. **Insert rate.** ``events`` events are published to a real nats-server first, as the parser
+   publishes a burst (one message per event type per raw batch of 500 lines); then they are
+   drained into a throwaway local Postgres (COPY, sessions, ack after commit), three ways: by
+   the service's own pieces in this process (``PullLoop`` x2 -> ``BatchConsumer.process`` ->
+   ``EventWriter``), by one real ``isr persistence`` process, and by two (replicas sharing the
+   durable consumer, on the same two cores). Baseline, same run: the original-style
+   row-at-a-time ``INSERT`` with autocommit, on a sample of the same events.
 2. **Chart latency.** 10 servers x 30 days of 10-second samples (2.6 M rows) are loaded; the
    query API's ``metric_history`` for a random server over 30 days (hourly roll-ups: 720 rows)
    is timed ``queries`` times, p50 and p99. Baseline, same run: the same chart computed from the
@@ -45,6 +47,7 @@ from isr_cli.infra.nats import EmbeddedNats
 from isr_cli.infra.postgres import LocalPostgres, parse_postmaster_pid
 from isr_testing.nats import running_nats
 from isr_testing.postgres import throwaway_local_postgres
+from isr_testing.processes import ServiceProcess
 from parser.events import EncodedEvent, pack_events
 from parser.settings import ParserSettings
 from persistence import history
@@ -243,6 +246,82 @@ async def _drain(
     )
 
 
+async def _drain_services(
+    nats_server: EmbeddedNats,
+    pg: LocalPostgres,
+    count: int,
+    replicas: int,
+    root: Path,
+    *,
+    name: str = "",
+) -> Drained:
+    """Publish, then let ``replicas`` real ``isr persistence`` processes drain the stream.
+
+    Timed from the first acknowledgement the consumer shows (start-up and migrations excluded)
+    to the last; the CPU is that of the service processes, nats-server and Postgres over the
+    same span.
+    """
+    prefix = name or f"svc{replicas}"
+    topo = Topology(prefix)
+    nc = await nats.connect(nats_server.url, pending_size=256 * 1024 * 1024)
+    js = nc.jetstream()
+    await topo.ensure(js)
+    messages = await _publish(js, topo, count)
+    durable = PersistenceSettings().durable
+    await topo.ensure_consumer(js, topo.events_stream, durable)
+    database = prefix
+    conn = await asyncpg.connect(pg.url)
+    await conn.execute(f"CREATE DATABASE {database}")
+    await conn.close()
+    env = {
+        "ISR_NATS_URL": nats_server.url,
+        "ISR_PREFIX": prefix,
+        "ISR_DATABASE_URL": pg.url.rsplit("/", 1)[0] + f"/{database}",
+        "ISR_HEALTH_ENABLED": "false",
+        "ISR_LOG_LEVEL": "warning",
+    }
+    procs = [
+        ServiceProcess(f"persistence-{i}", ["persistence"], env, root).start()
+        for i in range(replicas)
+    ]
+    nats_pid = nats_server.pid
+    pg_pid, _ = parse_postmaster_pid((pg.pgdata / "postmaster.pid").read_text())
+    assert nats_pid is not None
+    try:
+        while True:  # until the first batch is acknowledged
+            info = await js.consumer_info(topo.events_stream, durable)
+            if info.ack_floor.stream_seq > 0:
+                break
+            await asyncio.sleep(0.005)  # polling for a figure, not synchronisation
+        started = time.perf_counter()
+        first_acked = info.ack_floor.stream_seq
+        cpu_before = (sum(_cpu_s(p.pid) for p in procs), _cpu_s(nats_pid), _cpu_s(pg_pid))
+        while info.num_pending or info.num_ack_pending:
+            await asyncio.sleep(0.02)
+            info = await js.consumer_info(topo.events_stream, durable)
+        elapsed = time.perf_counter() - started
+        cpu_after = (sum(_cpu_s(p.pid) for p in procs), _cpu_s(nats_pid), _cpu_s(pg_pid))
+    finally:
+        codes = [p.terminate() for p in procs]
+        await nc.close()
+    assert codes == [0] * replicas, codes
+    conn = await asyncpg.connect(env["ISR_DATABASE_URL"])
+    stored = await conn.fetchval("SELECT count(*) FROM events")
+    await conn.close()
+    assert stored == count, f"{stored} events stored, {count} published"
+    # Events per message are even, so the acknowledged messages give the events drained.
+    drained = count * (messages - first_acked) / messages
+    names = ("persistence", "nats-server", "postgres")
+    return Drained(
+        messages=messages,
+        per_s=drained / elapsed,
+        cpu_us={
+            name: (after - before) / drained * 1e6
+            for name, before, after in zip(names, cpu_before, cpu_after, strict=True)
+        },
+    )
+
+
 async def _row_at_a_time(dsn: str, events: list[GameEvent]) -> float:
     """Baseline: one autocommitted INSERT per event; return events/s."""
     conn = await asyncpg.connect(dsn)
@@ -250,7 +329,7 @@ async def _row_at_a_time(dsn: str, events: list[GameEvent]) -> float:
         f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "  # noqa: S608
         f"({', '.join(f'${i + 1}' for i in range(len(EVENT_COLUMNS)))}) ON CONFLICT DO NOTHING"
     )
-    rows = [event_row(e) for e in events]
+    rows = [(*r, []) if len(r) < len(EVENT_COLUMNS) else r for r in map(event_row, events)]
     started = time.perf_counter()
     for row in rows:
         await conn.execute(sql, *row)
@@ -348,7 +427,11 @@ def _cpu_text(drained: Drained) -> str:
 
 
 async def _main(
-    events: int, baseline_events: int, ceiling_events: int, queries: int
+    events: int,
+    baseline_events: int,
+    ceiling_events: int,
+    queries: int,
+    service_replicas: Sequence[int],
 ) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -368,11 +451,20 @@ async def _main(
         base_rate = await _row_at_a_time(base_url, _events(baseline_events))
         rate = drained.per_s
         print(
-            f"persistence insert: {rate:,.0f} events/s JetStream -> Postgres "
-            f"({events:,} events in {drained.messages:,} messages) "
+            f"persistence insert, writer pieces in one process: {rate:,.0f} events/s "
+            f"JetStream -> Postgres ({events:,} events in {drained.messages:,} messages) "
             f"(baseline row-at-a-time INSERT: {base_rate:,.0f}/s, x{rate / base_rate:.1f}; "
             f"target >= 100,000/s); CPU us/event: {_cpu_text(drained)}"
         )
+        replicas: dict[int, Drained] = {}
+        for count in service_replicas:
+            replicas[count] = await _drain_services(nats_server, pg, events, count, Path(tmp))
+            print(
+                f"persistence insert, {count} x `isr persistence` process: "
+                f"{replicas[count].per_s:,.0f} events/s (baseline {base_rate:,.0f}/s, "
+                f"x{replicas[count].per_s / base_rate:.1f}; target >= 100,000/s); "
+                f"CPU us/event: {_cpu_text(replicas[count])}"
+            )
         ceiling = await _drain(nats_server, pg, ceiling_events, write=False)
         print(
             f"persistence intake alone (pull, decode, ack; no database): "
@@ -381,6 +473,7 @@ async def _main(
         result = {"insert_per_s": rate, "baseline_insert_per_s": base_rate,
                   "intake_per_s": ceiling.per_s}  # fmt: skip
         result |= {f"cpu_us_{k}": v for k, v in drained.cpu_us.items()}
+        result |= {f"service_x{n}_per_s": d.per_s for n, d in replicas.items()}
         if not queries:
             return result
         conn = await asyncpg.connect(pg.url)
@@ -405,10 +498,12 @@ def run(
     baseline_events: int = 10_000,
     ceiling_events: int = 100_000,
     queries: int = 200,
+    service_replicas: Sequence[int] = (1, 2),
 ) -> dict[str, float]:
     """Run the measurements and print them beside their baselines (``lines`` is unused).
 
-    ``queries=0`` skips the chart measurement.
+    ``queries=0`` skips the chart measurement; ``service_replicas`` says how many real
+    ``isr persistence`` processes drain the stream in each further measurement.
     """
     del lines
-    return asyncio.run(_main(events, baseline_events, ceiling_events, queries))
+    return asyncio.run(_main(events, baseline_events, ceiling_events, queries, service_replicas))
