@@ -143,7 +143,7 @@ def _batch_rows(obj: dict[str, Any]) -> Several[EventRow] | None:
 _LIFECYCLE = frozenset(LIFECYCLE_TYPES)
 _COLUMNS = list(EVENT_COLUMNS)
 _FLAGS = EVENT_COLUMNS.index("flags")
-assert _FLAGS == len(EVENT_COLUMNS) - 1, "rows are cut before flags: it must come last"
+assert len(EVENT_COLUMNS) - 1 == _FLAGS, "rows end before flags when there are none"
 _SERVER, _TYPE, _OBSERVED_AT = (EVENT_COLUMNS.index(c) for c in ("server", "type", "observed_at"))
 
 
@@ -196,10 +196,10 @@ async def _insert_events(
     conn: asyncpg.Connection, events: list[EventRow]
 ) -> tuple[int, dict[str, datetime]]:
     """Insert what is new of ``events``; return how many and the lifecycle changes per server."""
-    # Rows without flags (nearly all) leave the flags column to its default: asyncpg's encoding
-    # of a text[] value, even an empty one, cost as much as the other 13 columns together.
-    unflagged = [row[:_FLAGS] for row in events if not row[_FLAGS]]
-    flagged = [row for row in events if row[_FLAGS]] if len(unflagged) < len(events) else []
+    # Rows of events without flags (nearly all) end before the flags column, which then takes
+    # its default (persistence.rows.EventRow).
+    flagged = [row for row in events if len(row) > _FLAGS]
+    unflagged = [row for row in events if len(row) == _FLAGS] if flagged else events
     try:
         async with conn.transaction():  # a savepoint inside the batch's transaction
             if unflagged:
@@ -210,7 +210,8 @@ async def _insert_events(
                 await conn.copy_records_to_table("events", records=flagged, columns=_COLUMNS)
     except asyncpg.UniqueViolationError:
         # Some are stored already: load through the staging table, skipping exactly those.
-        await conn.copy_records_to_table("events_stage", records=events, columns=_COLUMNS)
+        whole = [row if len(row) > _FLAGS else (*row, []) for row in events]
+        await conn.copy_records_to_table("events_stage", records=whole, columns=_COLUMNS)
         per_server = await conn.fetch(_INSERT_EVENTS, list(LIFECYCLE_TYPES))
         return sum(r["inserted"] for r in per_server), earliest_by_server(per_server)
     return len(events), earliest_lifecycle(events)
