@@ -326,6 +326,18 @@ class TestEventBatchRows:
         assert isinstance(odd, Undecodable)
         assert "events[2] (s:f:60) is s/leave in a batch of s/kick" in odd.reason
 
+    def test_an_event_of_a_batch_is_judged_on_its_own_bytes(self):
+        """An integer beyond 64 bits in a batched event's data stays exact, as the model reads it.
+
+        (Parsing the batch with orjson and encoding the event again made it a float.)
+        """
+        big = {**PLAIN, "data": {"n": -(2**63) - 1}}
+
+        decoded = decode_for_writer(self._batch(big), "isr.events.s.kick")
+
+        assert isinstance(decoded, Several)
+        assert decoded.members[0][7] == '{"n": -9223372036854775809}'
+
     @pytest.mark.parametrize(
         "payload",
         [

@@ -137,9 +137,7 @@ class TestEventWriter:
         assert await pool.fetchval("SELECT count(DISTINCT id) FROM events") == 7
         assert await sessions(pool) == [("ann", at(0), None, None), ("bob", at(1), None, None)]
         flags = await pool.fetch("SELECT id, flags FROM events WHERE type = 'chat' ORDER BY ts")
-        assert {r["id"]: r["flags"] for r in flags} == {
-            e.id: list(e.flags) for e in chats
-        }
+        assert {r["id"]: r["flags"] for r in flags} == {e.id: list(e.flags) for e in chats}
 
     async def test_sessions_across_a_restart_and_a_missing_leave(self, pool):
         """A crash restart ends open sessions; a reconciled leave ends one the log missed."""

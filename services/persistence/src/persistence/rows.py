@@ -136,10 +136,6 @@ def _is_event_type(value: str) -> bool:
     return True
 
 
-def _is_optional_str(value: object) -> bool:
-    return value is None or type(value) is str
-
-
 _Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 """msgspec reads integers of any size; the fast path takes 64 bits, as orjson did."""
 
@@ -242,6 +238,29 @@ def event_rows_from_batch_json(data: bytes | str) -> list[EventRow] | None:
     return rows if type(rows) is list else None
 
 
+class _BatchEnvelope(msgspec.Struct, tag_field="kind", tag="event_batch", gc=False):
+    events: list[msgspec.Raw]
+    v: Literal[1] = 1
+
+
+_decode_envelope = msgspec.json.Decoder(_BatchEnvelope | _PlainEvent).decode
+
+
+def batch_members(data: bytes | str) -> list[bytes] | None:
+    """The exact JSON of each event of an ``EventBatch`` payload; None if it is not one.
+
+    For the slow path: each event is then judged on its own bytes (re-encoding a parsed
+    value would change it: orjson reads integers beyond 64 bits as floats, for one).
+    """
+    try:
+        envelope = _decode_envelope(data)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return None
+    if type(envelope) is not _BatchEnvelope or not envelope.events:
+        return None
+    return [bytes(member) for member in envelope.events]
+
+
 def plain_rows(data: bytes | str) -> EventRow | list[EventRow] | None:
     """:func:`event_row_from_json` or :func:`event_rows_from_batch_json`, decoding only once."""
     try:
@@ -263,85 +282,6 @@ def plain_rows(data: bytes | str) -> EventRow | list[EventRow] | None:
             return None
         rows.append(row)
     return rows
-
-
-def event_row_from_object(obj: object) -> EventRow | None:  # noqa: PLR0911 - one flat check per field
-    """:func:`event_row_from_json` for an already parsed JSON value (one event of a batch).
-
-    The slow path's first try for an event of a batch that was not plain as a whole.
-    """
-    if type(obj) is not dict or obj.get("kind") != "event":
-        return None
-    get = obj.get
-    version = get("v", 1)
-    event_id, server, event_type = get("id"), get("server"), get("type")
-    if (
-        type(version) is not int
-        or version != 1
-        or type(event_id) is not str
-        or type(server) is not str
-        or type(event_type) is not str
-        or not _is_event_type(event_type)
-    ):
-        return None
-    observed_at = _plain_datetime(get("observed_at"))
-    if observed_at is None:
-        return None
-    ts = get("ts")
-    if ts is not None:
-        ts = _plain_datetime(ts)
-        if ts is None:
-            return None
-        ts = ts.replace(tzinfo=None)
-    player, message, pattern = get("player"), get("message"), get("pattern")
-    raw = get("raw", "")
-    if not (
-        _is_optional_str(player)
-        and _is_optional_str(message)
-        and _is_optional_str(pattern)
-        and _is_optional_str(get("channel"))
-        and type(raw) is str
-    ):
-        return None
-    fields = get("data", _MISSING)
-    if fields is _MISSING or (type(fields) is dict and not fields):
-        data_json = "{}"
-    elif type(fields) is dict and all(type(v) is str for v in fields.values()):
-        data_json = orjson.dumps(fields).decode()
-    else:  # numbers may parse differently (orjson reads ints beyond 64 bits as floats)
-        return None
-    flags = get("flags", [])
-    if type(flags) is not list or not all(type(f) is str for f in flags):
-        return None
-    source = get("source")
-    if source is None:
-        file_id = generation = offset = None
-    else:
-        if type(source) is not dict:
-            return None
-        file_id, generation, offset = (
-            source.get("file_id"),
-            source.get("generation"),
-            source.get("offset"),
-        )
-        if type(file_id) is not str or type(generation) is not int or type(offset) is not int:
-            return None
-    row = (
-        event_id,
-        server,
-        event_type,
-        ts,
-        observed_at,
-        player,
-        message,
-        data_json,
-        raw,
-        file_id,
-        generation,
-        offset,
-        pattern,
-    )
-    return (*row, flags) if flags else row
 
 
 ALERT_COLUMNS: tuple[str, ...] = (

@@ -15,8 +15,8 @@ case, thus skip the staging table's second copy of every row. Alerts always take
 path (few). Failures are handled as :mod:`persistence.writing` describes.
 
 Payloads reach the writer through :func:`decode_for_writer`: a plain event, or each event of an
-event batch, becomes its row directly (:func:`persistence.rows.event_row_from_object`);
-anything else is validated by its contract model first.
+event batch, becomes its row directly (:func:`persistence.rows.plain_rows`); anything else
+is validated by its contract model first (each event of a batch on its own exact bytes).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-import orjson
 
 from common.contracts import Alert, EventBatch, GameEvent, decode_events_payload
 from common.errors import InvalidMessage
@@ -35,8 +34,9 @@ from persistence.rows import (
     EVENT_COLUMNS,
     EventRow,
     alert_row,
+    batch_members,
     event_row,
-    event_row_from_object,
+    event_row_from_json,
     plain_rows,
 )
 from persistence.session_store import earliest_by_server, rederive_sessions
@@ -94,14 +94,9 @@ def decode_for_writer(data: bytes, subject: str) -> EventRow | Several[EventRow]
         return plain
     if type(plain) is list:
         return Several(tuple(plain))
-    try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        obj = None
-    if type(obj) is dict and obj.get("kind") == "event_batch":
-        several = _batch_rows(obj)
-        if several is not None:
-            return several
+    members = batch_members(data)
+    if members is not None:
+        return _batch_rows(members)
     value = decode_events_payload(data, subject=subject)
     if isinstance(value, GameEvent):
         return event_row(value)
@@ -110,21 +105,17 @@ def decode_for_writer(data: bytes, subject: str) -> EventRow | Several[EventRow]
     return value
 
 
-def _batch_rows(obj: dict[str, Any]) -> Several[EventRow] | None:
-    """The rows of a batch, each event on its own; None when the envelope itself is unsound."""
-    members = obj.get("events")
-    if obj.get("v", 1) != 1 or type(members) is not list or not members:
-        return None
+def _batch_rows(members: list[bytes]) -> Several[EventRow]:
+    """The rows of a batch's events, each judged on its own exact bytes by the model."""
     rows: list[EventRow | Undecodable] = []
     batch_of: tuple[Any, Any] | None = None
     for index, member in enumerate(members):
-        row = event_row_from_object(member)
+        row = event_row_from_json(member)
         if row is None:
             try:
-                row = event_row(GameEvent.from_json(orjson.dumps(member)))
-            except (InvalidMessage, TypeError) as exc:
-                reason = exc.reason if isinstance(exc, InvalidMessage) else str(exc)
-                rows.append(Undecodable(f"events[{index}]: {reason}"))
+                row = event_row(GameEvent.from_json(member))
+            except InvalidMessage as exc:
+                rows.append(Undecodable(f"events[{index}]: {exc.reason}"))
                 continue
         if batch_of is None:
             batch_of = (row[1], row[2])
