@@ -20,6 +20,8 @@ from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
 from isr_testing.fakediscord import FakeDiscord
 from isr_testing.fakediscord.harness import running_bot, write_config
+from isr_testing.waiting import wait_for
+from parser.events import EncodedEvent, pack_events
 
 pytestmark = [pytest.mark.discord, pytest.mark.nats]
 
@@ -155,6 +157,59 @@ async def test_out_of_order_arrivals_are_posted_in_log_order(
     lines = "\n".join(m["content"] for m in fake_discord.channel_messages(CHAT)).splitlines()
     numbers = [int(m[1]) for line in lines if (m := re.search(r"message (\d+)$", line))]
     assert numbers == list(range(1, 41))
+
+
+async def test_event_batches_are_posted_in_log_order_and_acked_once_posted(
+    fake_discord: FakeDiscord, nats_server, nats_prefix: str, config_dir: Path
+):
+    """Batches as the parser publishes them (one message per type per raw batch) reach Discord.
+
+    Chat and joins alternate in the log, so every raw batch becomes a chat batch and a join
+    batch: the chat channel gets its lines in log order, the joins go to the default channel,
+    a bridged echo inside a batch is not relayed, and every message ends acknowledged.
+    """
+    events = [
+        _event(i, "chat" if i % 2 else "join", flags=("bridged",) if i == 7 else ())
+        for i in range(1, 61)
+    ]
+    encoded = [EncodedEvent(e.id, e.server, e.type, e.to_json()) for e in events]
+    topology = Topology(nats_prefix)
+    messages = [m for start in range(0, 60, 20) for m in pack_events(encoded[start : start + 20],
+                                                                     max_events=500)]  # fmt: skip
+    assert len(messages) == 6
+    async with running_bot(
+        fake_discord, nats_url=nats_server.url, prefix=nats_prefix, config_dir=config_dir
+    ):
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream()
+            await topology.ensure(js)
+            await publish_confirmed(
+                js,
+                [Outgoing(topology.event_subject(m.server, m.type), m.payload, m.msg_id)
+                 for m in messages],
+            )  # fmt: skip
+
+            async def all_acked() -> bool:
+                info = await js.consumer_info(topology.events_stream, "bot")
+                return info.num_pending == 0 and info.num_ack_pending == 0
+
+            await fake_discord.wait_until(
+                lambda: (
+                    "message 59"
+                    in "".join(m["content"] for m in fake_discord.channel_messages(CHAT))
+                ),
+                what="the last chat line",
+            )
+            await wait_for(all_acked, timeout_s=10, what="every batch acknowledged")
+        finally:
+            await nc.close()
+
+    chat = "\n".join(m["content"] for m in fake_discord.channel_messages(CHAT)).splitlines()
+    numbers = [int(m[1]) for line in chat if (m := re.search(r"message (\d+)$", line))]
+    assert numbers == [i for i in range(1, 61, 2) if i != 7]
+    joins = "\n".join(m["content"] for m in fake_discord.channel_messages(DEFAULT))
+    assert joins.count("Alice") == 30
 
 
 async def test_burst_with_429s_arrives_complete_in_order_and_coalesced(
