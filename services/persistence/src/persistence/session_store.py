@@ -61,7 +61,8 @@ WHERE server = ANY($1::text[]) AND left_at IS NOT NULL AND coalesce(left_at, joi
 # One index range scan of events_server_type_time per server. OFFSET 0 keeps the planner from
 # flattening the subquery into a hash join over every lifecycle event ever stored.
 _EVENTS_FROM = """
-SELECT e.server, e.id, e.type, e.observed_at, e.player, e.flags, e.generation, e.source_offset
+SELECT e.server, e.id, e.type, e.observed_at, e.player, $4 = ANY(e.flags), e.generation,
+       e.source_offset
 FROM unnest($1::text[], $2::timestamptz[]) AS u(server, since)
 CROSS JOIN LATERAL (
     SELECT * FROM events
@@ -73,12 +74,14 @@ CROSS JOIN LATERAL (
 
 _DELETE = "DELETE FROM player_sessions WHERE id = ANY($1::text[])"
 
-_SESSION_TYPES = ("text", "text", "text", "timestamptz", "timestamptz", "text", "boolean", "text")
+_SESSION_COLUMNS = list(SESSION_COLUMNS)
 
-# One statement for every session of the batch: each column is passed as an array.
+# The batch's sessions are COPYed into the connection's staging table (persistence.writer)
+# and upserted from there in one statement: passing each column as an array parameter cost
+# asyncpg twice the encoding time, inside the section the per-server locks serialise.
 _UPSERT = f"""
 INSERT INTO player_sessions ({", ".join(SESSION_COLUMNS)})
-SELECT * FROM unnest({", ".join(f"${i}::{t}[]" for i, t in enumerate(_SESSION_TYPES, 1))})
+SELECT {", ".join(SESSION_COLUMNS)} FROM sessions_stage
 ON CONFLICT (id) DO UPDATE SET
     left_at = EXCLUDED.left_at,
     ended_by = EXCLUDED.ended_by,
@@ -94,7 +97,7 @@ async def rederive_sessions(conn: asyncpg.Connection, since: Mapping[str, dateti
     await conn.execute(_LOCK, servers)
     session_rows = await conn.fetch(_SESSIONS_FROM, servers, min(since.values()))
     event_rows = await conn.fetch(
-        _EVENTS_FROM, servers, [since[s] for s in servers], list(LIFECYCLE_TYPES)
+        _EVENTS_FROM, servers, [since[s] for s in servers], list(LIFECYCLE_TYPES), RECONCILED_FLAG
     )
     stored: dict[str, list[Session]] = defaultdict(list)
     for row in session_rows:
@@ -113,9 +116,10 @@ async def rederive_sessions(conn: asyncpg.Connection, since: Mapping[str, dateti
     if to_delete:
         await conn.execute(_DELETE, to_delete)
     if to_write:
-        await conn.execute(
-            _UPSERT, *(list(c) for c in zip(*map(session_row, to_write), strict=True))
+        await conn.copy_records_to_table(
+            "sessions_stage", records=list(map(session_row, to_write)), columns=_SESSION_COLUMNS
         )
+        await conn.execute(_UPSERT)
     return len(to_write)
 
 
@@ -147,15 +151,9 @@ def plan_rederivation(
 
 def _lifecycle(row: asyncpg.Record) -> LifecycleEvent:
     # Positional (the order of _EVENTS_FROM): a batch reads back thousands of these.
-    _server, event_id, event_type, observed_at, player, flags, generation, offset = row
+    _server, event_id, event_type, observed_at, player, is_reconciled, generation, offset = row
     return LifecycleEvent(
-        event_id,
-        event_type,
-        observed_at,
-        player,
-        RECONCILED_FLAG in flags if flags else False,
-        generation,
-        offset,
+        event_id, event_type, observed_at, player, bool(is_reconciled), generation, offset
     )
 
 
