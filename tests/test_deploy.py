@@ -363,7 +363,9 @@ def test_bot_is_replaced_not_rolled_and_has_no_disruption_budget(
 
 def test_single_replica_services_get_no_disruption_budget(helm: Path) -> None:
     """A service scaled to one replica has no PodDisruptionBudget (it would block node drains)."""
-    docs = _template(helm, *_set_args(("parser.replicas=1", "rconPoller.replicas=1")))
+    docs = _template(
+        helm, *_set_args(("parser.replicas=1", "rconPoller.replicas=1", "persistence.replicas=1"))
+    )
     assert not [d for d in docs if d["kind"] == "PodDisruptionBudget"]
 
 
