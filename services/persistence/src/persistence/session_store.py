@@ -74,14 +74,14 @@ CROSS JOIN LATERAL (
 
 _DELETE = "DELETE FROM player_sessions WHERE id = ANY($1::text[])"
 
-_SESSION_COLUMNS = list(SESSION_COLUMNS)
+_SESSION_TYPES = ("text", "text", "text", "timestamptz", "timestamptz", "text", "boolean", "text")
 
-# The batch's sessions are COPYed into the connection's staging table (persistence.writer)
-# and upserted from there in one statement: passing each column as an array parameter cost
-# asyncpg twice the encoding time, inside the section the per-server locks serialise.
+# One statement for every session of the batch: each column is passed as an array. (COPY into
+# a staging table encodes faster in Python, but truncating that ON COMMIT DELETE ROWS table at
+# every commit cost Postgres more: the benchmark fell by ~8 %.)
 _UPSERT = f"""
 INSERT INTO player_sessions ({", ".join(SESSION_COLUMNS)})
-SELECT {", ".join(SESSION_COLUMNS)} FROM sessions_stage
+SELECT * FROM unnest({", ".join(f"${i}::{t}[]" for i, t in enumerate(_SESSION_TYPES, 1))})
 ON CONFLICT (id) DO UPDATE SET
     left_at = EXCLUDED.left_at,
     ended_by = EXCLUDED.ended_by,
@@ -116,10 +116,9 @@ async def rederive_sessions(conn: asyncpg.Connection, since: Mapping[str, dateti
     if to_delete:
         await conn.execute(_DELETE, to_delete)
     if to_write:
-        await conn.copy_records_to_table(
-            "sessions_stage", records=list(map(session_row, to_write)), columns=_SESSION_COLUMNS
+        await conn.execute(
+            _UPSERT, *(list(c) for c in zip(*map(session_row, to_write), strict=True))
         )
-        await conn.execute(_UPSERT)
     return len(to_write)
 
 

@@ -52,8 +52,6 @@ CREATE TEMP TABLE IF NOT EXISTS samples_stage
     (LIKE metric_samples INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS audit_stage
     (LIKE audit_log INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS sessions_stage
-    (LIKE player_sessions INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
 """
 """Run on every new pooled connection (temporary tables are per session)."""
 
