@@ -22,9 +22,7 @@ def _batch(*, end: int | None, file_id: str = CHECKPOINT.file_id) -> RawLineBatc
 
 def test_a_published_batch_beyond_the_checkpoint_moves_it():
     """Batches acknowledged but not yet checkpointed are not read (and published) again."""
-    assert resume_from(CHECKPOINT, _batch(end=152)) == CHECKPOINT.model_copy(
-        update={"offset": 152}
-    )
+    assert resume_from(CHECKPOINT, _batch(end=152)) == CHECKPOINT.model_copy(update={"offset": 152})
 
 
 def test_the_checkpoint_stands_otherwise():
