@@ -47,7 +47,7 @@ from bot.render import Item, Post, render_alert, render_event
 from bot.reorder import ReorderWindow, SortKey
 from bot.routing import alert_channels, event_channel, shared_channels
 from common.config import IsrConfig
-from common.contracts import Alert, EventBatch, GameEvent, decode_events_payload
+from common.contracts import Alert, EventBatch, GameEvent, decode_events_payload, events_in
 from common.errors import InvalidMessage
 from common.internal_errors import report_internal_error
 
@@ -297,8 +297,7 @@ class Relay:
             return  # a redelivery of what we still hold; the first copy will be acked
         config = self._config()
         if isinstance(payload, GameEvent | EventBatch):
-            events = payload.events if isinstance(payload, EventBatch) else (payload,)
-            routes = [(event, self._event_channel(config, event)) for event in events]
+            routes = [(event, self._event_channel(config, event)) for event in events_in(payload)]
             wanted = [(event, channel) for event, channel in routes if channel is not None]
             if not wanted:
                 await msg.ack()

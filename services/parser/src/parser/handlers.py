@@ -46,7 +46,7 @@ class ParseHandler:
         holder: PatternHolder,
         *,
         bridge_marker: str,
-        event_batch_max: int = 1,
+        event_batch_max: int,
     ) -> None:
         self._js = js
         self._event_batch_max = event_batch_max

@@ -3,9 +3,10 @@
 Each ``*_row`` function returns a tuple in the order of its ``*_COLUMNS`` constant, ready for
 ``copy_records_to_table``. JSON columns are passed as text (the staging tables cast them).
 
-:func:`event_row_from_json` is the events writer's hot path: it maps a ``GameEvent`` payload
-straight to its row without building the pydantic model, for payloads in the plain shape our
-producers write, and returns None for anything else so that the caller validates it fully.
+:func:`plain_rows` is the events writer's hot path: it maps a ``GameEvent`` or ``EventBatch``
+payload straight to its rows without building the pydantic models, for payloads in the plain
+shape our producers write, and returns None for anything else so that the caller validates it
+fully (:func:`event_row_from_json` does the same for a single event).
 """
 
 from __future__ import annotations
@@ -107,9 +108,7 @@ _TYPES: set[str] = set()
 _REMEMBERED = 4096
 
 
-def _plain_datetime(value: object) -> datetime | None:
-    if type(value) is not str:
-        return None
+def _plain_datetime(value: str) -> datetime | None:
     known = _DATETIMES.get(value, _MISSING)
     if known is not _MISSING:
         return known  # type: ignore[return-value]
@@ -227,17 +226,6 @@ def event_row_from_json(data: bytes | str) -> EventRow | None:
     return _plain_row(event) if type(event) is _PlainEvent else None
 
 
-def event_rows_from_batch_json(data: bytes | str) -> list[EventRow] | None:
-    """The rows of a plain ``EventBatch`` payload, in order; None to look at each event alone.
-
-    Returns rows only when every event is plain and all share one server and type (what the
-    contract requires); otherwise the caller decodes the events one by one, so that one odd
-    event is named and the others stored.
-    """
-    rows = plain_rows(data)
-    return rows if type(rows) is list else None
-
-
 class _BatchEnvelope(msgspec.Struct, tag_field="kind", tag="event_batch", gc=False):
     events: list[msgspec.Raw]
     v: Literal[1] = 1
@@ -262,7 +250,13 @@ def batch_members(data: bytes | str) -> list[bytes] | None:
 
 
 def plain_rows(data: bytes | str) -> EventRow | list[EventRow] | None:
-    """:func:`event_row_from_json` or :func:`event_rows_from_batch_json`, decoding only once."""
+    """The row of a plain ``GameEvent`` payload, or the rows of a plain ``EventBatch``; or None.
+
+    Like :func:`event_row_from_json`, for both kinds in one decode. A batch gives rows only
+    when every event is plain and all share one server and type (what the contract requires);
+    otherwise None, and the caller judges the events one by one, so that one odd event is named
+    and the others stored.
+    """
     try:
         decoded = _decode_plain(data)
     except (msgspec.ValidationError, msgspec.DecodeError):

@@ -135,6 +135,7 @@ _LIFECYCLE = frozenset(LIFECYCLE_TYPES)
 _COLUMNS = list(EVENT_COLUMNS)
 _FLAGS = EVENT_COLUMNS.index("flags")
 assert len(EVENT_COLUMNS) - 1 == _FLAGS, "rows end before flags when there are none"
+_COLUMNS_BUT_FLAGS = _COLUMNS[:_FLAGS]
 _SERVER, _TYPE, _OBSERVED_AT = (EVENT_COLUMNS.index(c) for c in ("server", "type", "observed_at"))
 
 
@@ -195,7 +196,7 @@ async def _insert_events(
         async with conn.transaction():  # a savepoint inside the batch's transaction
             if unflagged:
                 await conn.copy_records_to_table(
-                    "events", records=unflagged, columns=_COLUMNS[:_FLAGS]
+                    "events", records=unflagged, columns=_COLUMNS_BUT_FLAGS
                 )
             if flagged:
                 await conn.copy_records_to_table("events", records=flagged, columns=_COLUMNS)

@@ -18,7 +18,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from common.contracts import EventBatch, GameEvent, decode_events_payload
+from common.contracts import GameEvent, decode_events
 from common.errors import InvalidMessage
 from common.topology import Topology
 from rcon_poller.reconcile import JOIN, LEAVE, Reconciler
@@ -72,11 +72,10 @@ class PresenceFeed:
     async def _on_message(self, msg: Msg) -> None:
         sequence = msg.metadata.sequence.stream
         try:
-            payload = decode_events_payload(msg.data, subject=msg.subject)
+            events = decode_events(msg.data, subject=msg.subject)
         except InvalidMessage as exc:
             log.warning("presence_event_unreadable", subject=msg.subject, error=str(exc))
         else:
-            events = payload.events if isinstance(payload, EventBatch) else (payload,)
             for event in events:
                 if isinstance(event, GameEvent) and event.player:
                     self._reconciler.observe_event(

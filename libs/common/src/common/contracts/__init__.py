@@ -58,6 +58,7 @@ from common.contracts.stream_payloads import (
     EventsStreamPayload,
     decode_events,
     decode_events_payload,
+    events_in,
 )
 
 __all__ = [
@@ -115,5 +116,6 @@ __all__ = [
     "encode_game_event",
     "encode_rcon_request",
     "event_batch_id",
+    "events_in",
     "line_id",
 ]

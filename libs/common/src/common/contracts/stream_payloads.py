@@ -23,6 +23,11 @@ def decode_events_payload(
     return decode_json(_adapter.validate_json, data, strict=strict, subject=subject)
 
 
+def events_in(payload: GameEvent | EventBatch | Alert) -> tuple[GameEvent | Alert, ...]:
+    """The events (or the alert) one events-stream message carries: a batch gives its events."""
+    return payload.events if isinstance(payload, EventBatch) else (payload,)
+
+
 def decode_events(
     data: bytes | str, *, strict: bool = False, subject: str = ""
 ) -> list[GameEvent | Alert]:
@@ -31,5 +36,4 @@ def decode_events(
     For consumers that handle events one at a time; raises :class:`InvalidMessage` like
     :func:`decode_events_payload`.
     """
-    payload = decode_events_payload(data, strict=strict, subject=subject)
-    return list(payload.events) if isinstance(payload, EventBatch) else [payload]
+    return list(events_in(decode_events_payload(data, strict=strict, subject=subject)))
