@@ -82,6 +82,19 @@ def reconciled(kind: str, minutes: float, player: str, *, server: str = "a") -> 
     )
 
 
+def _lifecycle_of(e: GameEvent) -> LifecycleEvent:
+    """What session derivation sees of ``e``."""
+    return LifecycleEvent(
+        e.id,
+        e.type,
+        e.observed_at,
+        e.player,
+        "reconciled" in e.flags,
+        e.source.generation if e.source else None,
+        e.source.offset if e.source else None,
+    )
+
+
 async def sessions(pool: asyncpg.Pool) -> list[tuple]:
     """Every stored session as (player, joined_at, left_at, ended_by)."""
     rows = await pool.fetch(
@@ -207,6 +220,59 @@ class TestEventWriter:
             "SELECT server, player, joined_at, left_at, ended_by FROM player_sessions"
         )
         assert sorted(tuple(r) for r in stored) == expected
+
+    async def test_batches_in_log_order_with_late_ones_give_the_derived_sessions(self, pool):
+        """Continuing from the open sessions gives what re-deriving everything would.
+
+        Most batches arrive in log order (each server continues from its watermark); some hold
+        a late event or a redelivery (the server is re-derived). The stored sessions equal a
+        derivation of all events at once, and each watermark names the server's latest event.
+        """
+        rng = random.Random(11)
+        kinds = ["join"] * 8 + ["leave"] * 7 + ["server_start", "server_stopping", "chat"]
+        events = []
+        for i in range(600):
+            kind = rng.choice(kinds)
+            player = f"p{rng.randrange(5)}" if kind in {"join", "leave"} else None
+            reconciled_one = kind in {"join", "leave"} and rng.random() < 0.1
+            if reconciled_one:
+                events.append(reconciled(kind, i // 3, player, server=rng.choice("ab")))
+            else:
+                events.append(event(kind, i // 3, player, server=rng.choice("ab")))
+        arrival = list(events)
+        for _ in range(15):  # a few events arrive late
+            i = rng.randrange(len(arrival) - 40)
+            arrival.insert(i + rng.randrange(5, 40), arrival.pop(i))
+        writer = make_writer(EventWriter, pool)
+        stored_so_far: list[GameEvent] = []
+        while arrival:
+            size = rng.randrange(1, 30)
+            batch, arrival = arrival[:size], arrival[size:]
+            if stored_so_far and rng.random() < 0.1:  # a redelivery of an earlier event
+                batch.append(rng.choice(stored_so_far))
+            await store(writer, batch)
+            stored_so_far += batch
+
+        expected = sorted(
+            (s.server, s.player, s.joined_at, s.left_at, s.ended_by)
+            for server in "ab"
+            for s in derive_sessions(
+                server, [_lifecycle_of(e) for e in events if e.server == server]
+            )
+        )
+        stored = await pool.fetch(
+            "SELECT server, player, joined_at, left_at, ended_by FROM player_sessions"
+        )
+        assert sorted(tuple(r) for r in stored) == expected
+        marks = await pool.fetch("SELECT server, event_id FROM session_watermarks ORDER BY server")
+        latest = {
+            server: max(
+                (_lifecycle_of(e) for e in events if e.server == server and e.type != "chat"),
+                key=LifecycleEvent.sort_key,
+            ).id
+            for server in "ab"
+        }
+        assert [tuple(r) for r in marks] == sorted(latest.items())
 
     async def test_decoded_rows_models_and_alerts_share_a_batch(self, pool):
         """Rows from the writer's decoder, event models and alerts are stored in one batch."""

@@ -1,21 +1,33 @@
 """Re-deriving players' sessions inside the writer's transaction.
 
 After a batch inserts join, leave or server start/stop events, the sessions of each server
-concerned are re-derived from that server's earliest such new event (time ``since``) onward.
-All servers of a batch are handled together, in five statements whatever their number:
+concerned are brought up to date, for all servers of the batch together, in a fixed number of
+statements whatever their number:
 
 1. take one advisory lock per server (held to commit), in name order, so two replicas never
    derive the same server at once and never deadlock; whoever takes a lock later sees the
    other's committed rows;
-2. load the sessions open at ``since`` and those that opened at or after it;
-3. load every lifecycle event at or after ``since``;
-4. :func:`persistence.sessions.derive_sessions`, from the sessions open at ``since``;
-5. delete the stored sessions from ``since`` on that the derivation no longer yields, and
-   upsert the derived sessions that differ from what is stored (unchanged rows are not
-   rewritten).
+2. read each server's watermark (``session_watermarks``): the
+   :meth:`~persistence.sessions.LifecycleEvent.sort_key` of the latest lifecycle event whose
+   effect is stored;
+3. per server, one of two ways:
+
+   - **continue** (the common case: events arrive in log order): every new lifecycle event of
+     the server sorts after its watermark, so applying them to the sessions open now gives
+     what a full re-derivation would; nothing is read back but the open sessions;
+   - **re-derive** (a late or redelivered event, or a server without a watermark): load the
+     sessions open at ``since`` (the earliest new event's time) and those that opened at or
+     after it, and every lifecycle event at or after ``since``, and derive from there
+     (:func:`plan_rederivation`);
+
+4. delete the stored sessions the derivation no longer yields, upsert the derived sessions
+   that differ from what is stored (unchanged rows are not rewritten), and move the
+   watermarks forward.
 
 The outcome depends only on the stored events, not on the order they arrived in, so a late or
-redelivered event simply re-derives the same or a corrected history.
+redelivered event simply re-derives the same or a corrected history. Continuing is what
+re-deriving would do, faster: a test holds the two to the same sessions for batches arriving
+in and out of order (docs/persistence.md, "Sessions").
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -46,16 +59,38 @@ _SESSION_FIELDS = (
     "id, server, player, joined_at, left_at, ended_by, join_reconciled, leave_event_id"
 )
 
-# Every session that is open now or ended at or after the earliest ``since``: a superset of
-# "open at since or opened since" for each server, filtered per server in Python. Both halves
-# read indexes whose size follows recent activity, not the length of the history
-# (player_sessions_open and player_sessions_age).
+SortKey = tuple[datetime, int, int, int, str]
+"""A :meth:`LifecycleEvent.sort_key`: where an event stands in a server's history."""
+
+_WATERMARKS = """
+SELECT server, observed_at, synthesised, generation, source_offset, event_id
+FROM session_watermarks WHERE server = ANY($1::text[])
+"""
+
+_SAVE_WATERMARKS = """
+INSERT INTO session_watermarks
+    (server, observed_at, synthesised, generation, source_offset, event_id)
+SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::boolean[], $4::integer[],
+                     $5::bigint[], $6::text[])
+ON CONFLICT (server) DO UPDATE SET
+    observed_at = EXCLUDED.observed_at,
+    synthesised = EXCLUDED.synthesised,
+    generation = EXCLUDED.generation,
+    source_offset = EXCLUDED.source_offset,
+    event_id = EXCLUDED.event_id
+"""
+
+# Every session open now, of every server ($1), and of the servers being re-derived ($3) those
+# that ended at or after the earliest of their ``since`` ($2): a superset of "open at since or
+# opened since" for each, filtered per server in Python. Both halves read indexes whose size
+# follows recent activity, not the length of the history (player_sessions_open and
+# player_sessions_age).
 _SESSIONS_FROM = f"""
 SELECT {_SESSION_FIELDS} FROM player_sessions
 WHERE server = ANY($1::text[]) AND left_at IS NULL
 UNION ALL
 SELECT {_SESSION_FIELDS} FROM player_sessions
-WHERE server = ANY($1::text[]) AND left_at IS NOT NULL AND coalesce(left_at, joined_at) >= $2
+WHERE server = ANY($3::text[]) AND left_at IS NOT NULL AND coalesce(left_at, joined_at) >= $2
 """  # noqa: S608 - the column list is a constant
 
 # One index range scan of events_server_type_time per server. OFFSET 0 keeps the planner from
@@ -89,37 +124,104 @@ ON CONFLICT (id) DO UPDATE SET
 """  # noqa: S608 - the column list is a constant
 
 
-async def rederive_sessions(conn: asyncpg.Connection, since: Mapping[str, datetime]) -> int:
-    """Re-derive the sessions of each server from its ``since`` on; return sessions written."""
+async def rederive_sessions(
+    conn: asyncpg.Connection,
+    since: Mapping[str, datetime],
+    new: Mapping[str, Sequence[LifecycleEvent]] | None = None,
+) -> int:
+    """Bring the sessions of each server of ``since`` up to date; return sessions written.
+
+    ``since`` holds each server's earliest newly stored lifecycle event time. ``new``, when
+    given, holds every lifecycle event this transaction stored, by server (all of them new):
+    what lets a server continue from its open sessions. Without it every server is re-derived.
+    """
     if not since:
         return 0
     servers = sorted(since)
     await conn.execute(_LOCK, servers)
-    session_rows = await conn.fetch(_SESSIONS_FROM, servers, min(since.values()))
-    event_rows = await conn.fetch(
-        _EVENTS_FROM, servers, [since[s] for s in servers], list(LIFECYCLE_TYPES), RECONCILED_FLAG
-    )
+    marks = {row[0]: _sort_key(row[1:]) for row in await conn.fetch(_WATERMARKS, servers)}
+    continued = {
+        server
+        for server in servers
+        if new is not None
+        and server in marks
+        and new.get(server)
+        and min(e.sort_key() for e in new[server]) > marks[server]
+    }
+    rederived = [s for s in servers if s not in continued]
+    earliest = min((since[s] for s in rederived), default=max(since.values()))
+    session_rows = await conn.fetch(_SESSIONS_FROM, servers, earliest, rederived)
     stored: dict[str, list[Session]] = defaultdict(list)
     for row in session_rows:
         stored[row["server"]].append(_session(row))
     events: dict[str, list[LifecycleEvent]] = defaultdict(list)
-    for row in event_rows:
-        events[row["server"]].append(_lifecycle(row))
+    if rederived:
+        event_rows = await conn.fetch(
+            _EVENTS_FROM,
+            rederived,
+            [since[s] for s in rederived],
+            list(LIFECYCLE_TYPES),
+            RECONCILED_FLAG,
+        )
+        for row in event_rows:
+            events[row["server"]].append(_lifecycle(row))
     to_delete: list[str] = []
     to_write: list[Session] = []
+    moved: list[tuple[str, LifecycleEvent]] = []
     for server in servers:
-        deleted, written = plan_rederivation(
-            server, since[server], stored.get(server, ()), events.get(server, ())
-        )
-        to_delete += deleted
+        if server in continued:
+            applied: Sequence[LifecycleEvent] = new[server]  # type: ignore[index]
+            written = plan_continuation(server, stored.get(server, ()), applied)
+        else:
+            applied = events.get(server, ())
+            deleted, written = plan_rederivation(
+                server, since[server], stored.get(server, ()), applied
+            )
+            to_delete += deleted
         to_write += written
+        if applied:
+            latest = max(applied, key=LifecycleEvent.sort_key)
+            if server not in marks or latest.sort_key() > marks[server]:
+                moved.append((server, latest))
     if to_delete:
         await conn.execute(_DELETE, to_delete)
     if to_write:
         await conn.execute(
             _UPSERT, *(list(c) for c in zip(*map(session_row, to_write), strict=True))
         )
+    if moved:
+        await conn.execute(_SAVE_WATERMARKS, *_watermark_columns(moved))
     return len(to_write)
+
+
+def plan_continuation(
+    server: str, open_now: Sequence[Session], new: Sequence[LifecycleEvent]
+) -> list[Session]:
+    """The sessions to write so that ``new`` events, all later than any stored, take effect.
+
+    ``open_now`` holds at least the server's open sessions (ended ones are ignored). Nothing
+    is deleted: only a re-derivation can undo a session.
+    """
+    current = {s.id: s for s in open_now if s.left_at is None}
+    derived = derive_sessions(server, new, open_at_start=current.values())
+    return [s for s in derived if current.get(s.id) != s]
+
+
+def _sort_key(values: Sequence[Any]) -> SortKey:
+    observed_at, synthesised, generation, offset, event_id = values
+    return (observed_at, 1 if synthesised else 0, generation, offset, event_id)
+
+
+def _watermark_columns(moved: Sequence[tuple[str, LifecycleEvent]]) -> list[list[Any]]:
+    keys = [(server, *event.sort_key()) for server, event in moved]
+    return [
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [k[2] == 1 for k in keys],
+        [k[3] for k in keys],
+        [k[4] for k in keys],
+        [k[5] for k in keys],
+    ]
 
 
 def plan_rederivation(

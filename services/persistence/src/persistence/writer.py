@@ -29,6 +29,7 @@ import asyncpg
 
 from common.contracts import Alert, EventBatch, GameEvent, decode_events_payload
 from common.errors import InvalidMessage
+from persistence.pg_time import use_remembering_time_codecs
 from persistence.rows import (
     ALERT_COLUMNS,
     EVENT_COLUMNS,
@@ -40,7 +41,7 @@ from persistence.rows import (
     plain_rows,
 )
 from persistence.session_store import earliest_by_server, rederive_sessions
-from persistence.sessions import LIFECYCLE_TYPES
+from persistence.sessions import LIFECYCLE_TYPES, RECONCILED_FLAG, LifecycleEvent
 from persistence.writing import BatchWriter, Several, Undecodable, inserted_count
 
 STAGING_DDL = """
@@ -77,8 +78,9 @@ ON CONFLICT (id) DO NOTHING
 
 
 async def prepare_connection(conn: asyncpg.Connection) -> None:
-    """Pool ``init`` hook: create the staging tables for this session."""
+    """Pool ``init`` hook: the staging tables for this session, and the time codecs."""
     await conn.execute(STAGING_DDL)
+    await use_remembering_time_codecs(conn)
 
 
 def decode_for_writer(data: bytes, subject: str) -> EventRow | Several[EventRow] | Alert:
@@ -136,18 +138,33 @@ _COLUMNS = list(EVENT_COLUMNS)
 _FLAGS = EVENT_COLUMNS.index("flags")
 assert len(EVENT_COLUMNS) - 1 == _FLAGS, "rows end before flags when there are none"
 _COLUMNS_BUT_FLAGS = _COLUMNS[:_FLAGS]
-_SERVER, _TYPE, _OBSERVED_AT = (EVENT_COLUMNS.index(c) for c in ("server", "type", "observed_at"))
+_SERVER, _TYPE, _OBSERVED_AT, _PLAYER, _GENERATION, _OFFSET = (
+    EVENT_COLUMNS.index(c)
+    for c in ("server", "type", "observed_at", "player", "generation", "source_offset")
+)
 
 
-def earliest_lifecycle(rows: Sequence[EventRow]) -> dict[str, datetime]:
-    """``{server: earliest observed_at}`` of the rows' join, leave and start/stop events."""
-    since: dict[str, datetime] = {}
+def new_lifecycle(rows: Sequence[EventRow]) -> dict[str, list[LifecycleEvent]]:
+    """The rows' join, leave and start/stop events, by server, as session derivation sees them."""
+    by_server: dict[str, list[LifecycleEvent]] = {}
     for row in rows:
         if row[_TYPE] in _LIFECYCLE:
-            server, at = row[_SERVER], row[_OBSERVED_AT]
-            if server not in since or at < since[server]:
-                since[server] = at
-    return since
+            event = LifecycleEvent(
+                row[0],
+                row[_TYPE],
+                row[_OBSERVED_AT],
+                row[_PLAYER],
+                len(row) > _FLAGS and RECONCILED_FLAG in row[_FLAGS],
+                row[_GENERATION],
+                row[_OFFSET],
+            )
+            by_server.setdefault(row[_SERVER], []).append(event)
+    return by_server
+
+
+def earliest(by_server: dict[str, list[LifecycleEvent]]) -> dict[str, datetime]:
+    """``{server: earliest observed_at}`` of lifecycle events by server."""
+    return {server: min(e.observed_at for e in events) for server, events in by_server.items()}
 
 
 class EventWriter(BatchWriter[EventRow | GameEvent | Alert]):
@@ -173,9 +190,9 @@ class EventWriter(BatchWriter[EventRow | GameEvent | Alert]):
                 alerts.append(alert_row(value))
         inserted = 0
         if events:
-            count, since = await _insert_events(conn, events)
+            count, since, new = await _insert_events(conn, events)
             inserted += count
-            await rederive_sessions(conn, since)
+            await rederive_sessions(conn, since, new)
         if alerts:
             await conn.copy_records_to_table(
                 "alerts_stage", records=alerts, columns=list(ALERT_COLUMNS)
@@ -186,8 +203,12 @@ class EventWriter(BatchWriter[EventRow | GameEvent | Alert]):
 
 async def _insert_events(
     conn: asyncpg.Connection, events: list[EventRow]
-) -> tuple[int, dict[str, datetime]]:
-    """Insert what is new of ``events``; return how many and the lifecycle changes per server."""
+) -> tuple[int, dict[str, datetime], dict[str, list[LifecycleEvent]] | None]:
+    """Insert what is new of ``events``; return how many and the lifecycle changes per server.
+
+    The changes are the earliest new lifecycle event time per server and, when every event was
+    new, the new lifecycle events themselves (None when some were stored already).
+    """
     # Rows of events without flags (nearly all) end before the flags column, which then takes
     # its default (persistence.rows.EventRow).
     flagged = [row for row in events if len(row) > _FLAGS]
@@ -205,5 +226,6 @@ async def _insert_events(
         whole = [row if len(row) > _FLAGS else (*row, []) for row in events]
         await conn.copy_records_to_table("events_stage", records=whole, columns=_COLUMNS)
         per_server = await conn.fetch(_INSERT_EVENTS, list(LIFECYCLE_TYPES))
-        return sum(r["inserted"] for r in per_server), earliest_by_server(per_server)
-    return len(events), earliest_lifecycle(events)
+        return sum(r["inserted"] for r in per_server), earliest_by_server(per_server), None
+    new = new_lifecycle(events)
+    return len(events), earliest(new), new
