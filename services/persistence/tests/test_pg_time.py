@@ -1,5 +1,7 @@
 """The remembering time codecs send and read exactly what asyncpg's own codecs do."""
 
+# ruff: noqa: DTZ001, DTZ901 - naive times are part of what is compared
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone

@@ -21,9 +21,9 @@ from typing import Final
 import asyncpg
 
 _EPOCH_UTC: Final = datetime(2000, 1, 1, tzinfo=UTC)
-_EPOCH: Final = datetime(2000, 1, 1)
-_INFINITY: Final = datetime.max
-_NEGATIVE_INFINITY: Final = datetime.min
+_EPOCH: Final = datetime(2000, 1, 1)  # noqa: DTZ001 - the epoch of naive timestamp
+_INFINITY: Final = datetime.max  # noqa: DTZ901 - naive, as asyncpg's
+_NEGATIVE_INFINITY: Final = datetime.min  # noqa: DTZ901
 _INFINITY_BYTES: Final = (2**63 - 1).to_bytes(8, "big", signed=True)
 _NEGATIVE_INFINITY_BYTES: Final = (-(2**63)).to_bytes(8, "big", signed=True)
 # asyncpg sends Postgres' infinities for the times of datetime.max and datetime.min.
@@ -49,7 +49,7 @@ def _as_datetime(value: object, *, local: bool) -> datetime:
     if isinstance(value, datetime):
         return value
     if isinstance(value, date):  # as asyncpg: a date is its midnight
-        midnight = datetime(value.year, value.month, value.day)
+        midnight = datetime(value.year, value.month, value.day)  # noqa: DTZ001
         return midnight.astimezone() if local else midnight
     raise TypeError(
         f"expected a datetime.date or datetime.datetime instance, got {type(value).__name__!r}"
