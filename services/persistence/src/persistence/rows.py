@@ -101,9 +101,11 @@ _MISSING: Final = object()
 
 
 # The events of one parsed batch share their observed_at, and a burst's lines their second:
-# most times repeat, so parsed ones are remembered (bounded: cleared when full). The same goes
-# for the few event types.
+# most times repeat, so parsed ones are remembered (bounded: cleared when full), as given (for
+# observed_at) and without their zone (for ts, the game's local time). The same goes for the few
+# event types.
 _DATETIMES: dict[str, datetime | None] = {}
+_NAIVE_DATETIMES: dict[str, datetime | None] = {}
 _TYPES: set[str] = set()
 _REMEMBERED = 4096
 
@@ -122,6 +124,18 @@ def _plain_datetime(value: str) -> datetime | None:
         _DATETIMES.clear()
     _DATETIMES[value] = parsed
     return parsed
+
+
+def _naive_datetime(value: str) -> datetime | None:
+    known = _NAIVE_DATETIMES.get(value, _MISSING)
+    if known is not _MISSING:
+        return known  # type: ignore[return-value]
+    parsed = _plain_datetime(value)
+    naive = None if parsed is None else parsed.replace(tzinfo=None)
+    if len(_NAIVE_DATETIMES) >= _REMEMBERED:
+        _NAIVE_DATETIMES.clear()
+    _NAIVE_DATETIMES[value] = naive
+    return naive
 
 
 def _is_event_type(value: str) -> bool:
@@ -176,33 +190,31 @@ _decode_plain = msgspec.json.Decoder(_PlainEvent | _PlainBatch).decode
 
 
 def _plain_row(event: _PlainEvent) -> EventRow | None:
-    if not _is_event_type(event.type):
+    if event.type not in _TYPES and not _is_event_type(event.type):
         return None
-    observed_at = _plain_datetime(event.observed_at)
+    # Every time in the caches is a datetime (always true) or None (not plain).
+    observed_at = _DATETIMES.get(event.observed_at) or _plain_datetime(event.observed_at)
     if observed_at is None:
         return None
-    ts: datetime | None = None
-    if event.ts is not None:
-        ts = _plain_datetime(event.ts)
+    ts = event.ts
+    if ts is not None:
+        ts = _NAIVE_DATETIMES.get(ts) or _naive_datetime(ts)
         if ts is None:
             return None
-        ts = ts.replace(tzinfo=None)
     source = event.source
-    row = (
-        event.id,
-        event.server,
-        event.type,
-        ts,
-        observed_at,
-        event.player,
-        event.message,
-        orjson.dumps(event.data).decode() if event.data else "{}",
-        event.raw,
-        source.file_id if source is not None else None,
-        source.generation if source is not None else None,
-        source.offset if source is not None else None,
-        event.pattern,
-    )
+    data = event.data
+    if source is None:
+        row = (
+            event.id, event.server, event.type, ts, observed_at, event.player, event.message,
+            orjson.dumps(data).decode() if data else "{}", event.raw, None, None, None,
+            event.pattern,
+        )  # fmt: skip
+    else:
+        row = (
+            event.id, event.server, event.type, ts, observed_at, event.player, event.message,
+            orjson.dumps(data).decode() if data else "{}", event.raw, source.file_id,
+            source.generation, source.offset, event.pattern,
+        )  # fmt: skip
     return (*row, event.flags) if event.flags else row
 
 
