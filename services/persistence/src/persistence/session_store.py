@@ -169,8 +169,10 @@ async def rederive_sessions(
     to_write: list[Session] = []
     moved: list[tuple[str, LifecycleEvent]] = []
     for server in servers:
+        applied: Sequence[LifecycleEvent]
         if server in continued:
-            applied: Sequence[LifecycleEvent] = new[server]  # type: ignore[index]
+            assert new is not None  # only servers of ``new`` continue
+            applied = new[server]
             written = plan_continuation(server, stored.get(server, ()), applied)
         else:
             applied = events.get(server, ())

@@ -1,7 +1,7 @@
 """Writes the events stream (events and alerts) to Postgres: one transaction per batch.
 
-Each batch of events is bulk-loaded with COPY, all in one transaction that also re-derives the
-player sessions of every server whose join, leave or start/stop events were new (see
+Each batch of events is bulk-loaded with COPY, all in one transaction that also brings up to
+date the player sessions of every server whose join, leave or start/stop events were new (see
 :mod:`persistence.session_store`). The consumer acks the batch only after that commit returns,
 so a crash at any point means redelivery, and redelivery changes nothing: the events' ids are
 the primary key.
