@@ -20,6 +20,8 @@ from typing import Final
 
 import asyncpg
 
+from persistence.remembering import remember
+
 _EPOCH_UTC: Final = datetime(2000, 1, 1, tzinfo=UTC)
 _EPOCH: Final = datetime(2000, 1, 1)  # noqa: DTZ001 - the epoch of naive timestamp
 _INFINITY: Final = datetime.max  # noqa: DTZ901 - naive, as asyncpg's
@@ -29,9 +31,6 @@ _NEGATIVE_INFINITY_BYTES: Final = (-(2**63)).to_bytes(8, "big", signed=True)
 # asyncpg sends Postgres' infinities for the times of datetime.max and datetime.min.
 _INFINITY_US: Final = 252_455_615_999_999_999
 _NEGATIVE_INFINITY_US: Final = -63_082_281_600_000_000
-_REMEMBERED: Final = 4096
-"""Recently encoded times kept per type (cleared when full: the next batch refills it)."""
-
 _ENCODED_TZ: dict[datetime, bytes] = {}
 _ENCODED_NAIVE: dict[datetime, bytes] = {}
 
@@ -68,20 +67,22 @@ def encode_timestamptz(value: datetime) -> bytes:
     if value == _NEGATIVE_INFINITY:
         return _NEGATIVE_INFINITY_BYTES
     encoded = _microseconds(value.astimezone(UTC) - _EPOCH_UTC)
-    if value.tzinfo is not None:  # a naive value's meaning depends on the local zone
-        if len(_ENCODED_TZ) >= _REMEMBERED:
-            _ENCODED_TZ.clear()
-        _ENCODED_TZ[value] = encoded
-    return encoded
+    if value.tzinfo is None:  # a naive value's meaning depends on the local zone
+        return encoded
+    return remember(_ENCODED_TZ, value, encoded)
 
 
-def decode_timestamptz(data: bytes) -> datetime:
-    """The aware UTC ``datetime`` of a binary ``timestamptz``."""
+def _decoded(data: bytes, epoch: datetime) -> datetime:
     if data == _INFINITY_BYTES:
         return _INFINITY
     if data == _NEGATIVE_INFINITY_BYTES:
         return _NEGATIVE_INFINITY
-    return _EPOCH_UTC + timedelta(microseconds=int.from_bytes(data, "big", signed=True))
+    return epoch + timedelta(microseconds=int.from_bytes(data, "big", signed=True))
+
+
+def decode_timestamptz(data: bytes) -> datetime:
+    """The aware UTC ``datetime`` of a binary ``timestamptz``."""
+    return _decoded(data, _EPOCH_UTC)
 
 
 def encode_timestamp(value: datetime) -> bytes:
@@ -91,20 +92,12 @@ def encode_timestamp(value: datetime) -> bytes:
     if encoded is not None:
         return encoded
     value = _as_datetime(value, local=False)
-    encoded = _microseconds(value - _EPOCH)  # TypeError for an aware value
-    if len(_ENCODED_NAIVE) >= _REMEMBERED:
-        _ENCODED_NAIVE.clear()
-    _ENCODED_NAIVE[value] = encoded
-    return encoded
+    return remember(_ENCODED_NAIVE, value, _microseconds(value - _EPOCH))  # aware: TypeError
 
 
 def decode_timestamp(data: bytes) -> datetime:
     """The naive ``datetime`` of a binary ``timestamp``."""
-    if data == _INFINITY_BYTES:
-        return _INFINITY
-    if data == _NEGATIVE_INFINITY_BYTES:
-        return _NEGATIVE_INFINITY
-    return _EPOCH + timedelta(microseconds=int.from_bytes(data, "big", signed=True))
+    return _decoded(data, _EPOCH)
 
 
 async def use_remembering_time_codecs(conn: asyncpg.Connection) -> None:

@@ -21,6 +21,7 @@ import msgspec
 import orjson
 
 from common.contracts import Alert, AuditRecord, GameEvent, MetricSample
+from persistence.remembering import remember
 from persistence.sessions import Session
 
 
@@ -106,8 +107,8 @@ _MISSING: Final = object()
 # event types.
 _DATETIMES: dict[str, datetime | None] = {}
 _NAIVE_DATETIMES: dict[str, datetime | None] = {}
-_TYPES: set[str] = set()
-_REMEMBERED = 4096
+_TYPES: dict[str, bool] = {}
+"""Event types known to be well formed (only those are remembered)."""
 
 
 def _plain_datetime(value: str) -> datetime | None:
@@ -120,10 +121,7 @@ def _plain_datetime(value: str) -> datetime | None:
             parsed = datetime.fromisoformat(value)
         except ValueError:  # a day that does not exist in its month
             parsed = None
-    if len(_DATETIMES) >= _REMEMBERED:
-        _DATETIMES.clear()
-    _DATETIMES[value] = parsed
-    return parsed
+    return remember(_DATETIMES, value, parsed)
 
 
 def _naive_datetime(value: str) -> datetime | None:
@@ -131,22 +129,15 @@ def _naive_datetime(value: str) -> datetime | None:
     if known is not _MISSING:
         return known  # type: ignore[return-value]
     parsed = _plain_datetime(value)
-    naive = None if parsed is None else parsed.replace(tzinfo=None)
-    if len(_NAIVE_DATETIMES) >= _REMEMBERED:
-        _NAIVE_DATETIMES.clear()
-    _NAIVE_DATETIMES[value] = naive
-    return naive
+    return remember(
+        _NAIVE_DATETIMES, value, None if parsed is None else parsed.replace(tzinfo=None)
+    )
 
 
 def _is_event_type(value: str) -> bool:
     if value in _TYPES:
         return True
-    if _EVENT_TYPE.fullmatch(value) is None:
-        return False
-    if len(_TYPES) >= _REMEMBERED:
-        _TYPES.clear()
-    _TYPES.add(value)
-    return True
+    return _EVENT_TYPE.fullmatch(value) is not None and remember(_TYPES, key=value, value=True)
 
 
 _Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
@@ -202,19 +193,15 @@ def _plain_row(event: _PlainEvent) -> EventRow | None:
         if ts is None:
             return None
     source = event.source
+    file_id, generation, offset = (
+        (None, None, None) if source is None else (source.file_id, source.generation, source.offset)
+    )
     data = event.data
-    if source is None:
-        row = (
-            event.id, event.server, event.type, ts, observed_at, event.player, event.message,
-            orjson.dumps(data).decode() if data else "{}", event.raw, None, None, None,
-            event.pattern,
-        )  # fmt: skip
-    else:
-        row = (
-            event.id, event.server, event.type, ts, observed_at, event.player, event.message,
-            orjson.dumps(data).decode() if data else "{}", event.raw, source.file_id,
-            source.generation, source.offset, event.pattern,
-        )  # fmt: skip
+    row = (
+        event.id, event.server, event.type, ts, observed_at, event.player, event.message,
+        orjson.dumps(data).decode() if data else "{}", event.raw, file_id, generation, offset,
+        event.pattern,
+    )  # fmt: skip
     return (*row, event.flags) if event.flags else row
 
 
