@@ -95,6 +95,21 @@ def _lifecycle_of(e: GameEvent) -> LifecycleEvent:
     )
 
 
+async def _stored_and_derived_sessions(
+    pool: asyncpg.Pool, events: list[GameEvent], servers: str
+) -> tuple[list[tuple], list[tuple]]:
+    """(the stored sessions, a derivation of all ``events`` at once), as sorted tuples."""
+    derived = sorted(
+        (s.server, s.player, s.joined_at, s.left_at, s.ended_by)
+        for server in servers
+        for s in derive_sessions(server, [_lifecycle_of(e) for e in events if e.server == server])
+    )
+    stored = await pool.fetch(
+        "SELECT server, player, joined_at, left_at, ended_by FROM player_sessions"
+    )
+    return sorted(tuple(r) for r in stored), derived
+
+
 async def sessions(pool: asyncpg.Pool) -> list[tuple]:
     """Every stored session as (player, joined_at, left_at, ended_by)."""
     rows = await pool.fetch(
@@ -202,24 +217,8 @@ class TestEventWriter:
             await store(writer, shuffled[:size])
             shuffled = shuffled[size:]
 
-        def lifecycle_of(e: GameEvent) -> LifecycleEvent:
-            assert e.source is not None
-            return LifecycleEvent(
-                e.id, e.type, e.observed_at, e.player, generation=e.source.generation,
-                offset=e.source.offset,
-            )  # fmt: skip
-
-        expected = sorted(
-            (s.server, s.player, s.joined_at, s.left_at, s.ended_by)
-            for server in "abc"
-            for s in derive_sessions(
-                server, [lifecycle_of(e) for e in events if e.server == server]
-            )
-        )
-        stored = await pool.fetch(
-            "SELECT server, player, joined_at, left_at, ended_by FROM player_sessions"
-        )
-        assert sorted(tuple(r) for r in stored) == expected
+        stored, derived = await _stored_and_derived_sessions(pool, events, "abc")
+        assert stored == derived
 
     async def test_batches_in_log_order_with_late_ones_give_the_derived_sessions(self, pool):
         """Continuing from the open sessions gives what re-deriving everything would.
@@ -253,17 +252,8 @@ class TestEventWriter:
             await store(writer, batch)
             stored_so_far += batch
 
-        expected = sorted(
-            (s.server, s.player, s.joined_at, s.left_at, s.ended_by)
-            for server in "ab"
-            for s in derive_sessions(
-                server, [_lifecycle_of(e) for e in events if e.server == server]
-            )
-        )
-        stored = await pool.fetch(
-            "SELECT server, player, joined_at, left_at, ended_by FROM player_sessions"
-        )
-        assert sorted(tuple(r) for r in stored) == expected
+        stored, derived = await _stored_and_derived_sessions(pool, events, "ab")
+        assert stored == derived
         marks = await pool.fetch("SELECT server, event_id FROM session_watermarks ORDER BY server")
         latest = {
             server: max(
