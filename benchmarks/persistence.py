@@ -156,6 +156,26 @@ class Drained:
     cpu_us: dict[str, float]
     messages: int
 
+    @classmethod
+    def of(
+        cls,
+        messages: int,
+        events: float,
+        elapsed: float,
+        cpu_before: tuple[float, float, float],
+        cpu_after: tuple[float, float, float],
+    ) -> Drained:
+        """``events`` drained in ``elapsed`` s; CPU s of (persistence, nats-server, postgres)."""
+        names = ("persistence", "nats-server", "postgres")
+        return cls(
+            messages=messages,
+            per_s=events / elapsed,
+            cpu_us={
+                name: (after - before) / events * 1e6
+                for name, before, after in zip(names, cpu_before, cpu_after, strict=True)
+            },
+        )
+
 
 async def _drain(
     nats_server: EmbeddedNats,
@@ -235,15 +255,7 @@ async def _drain(
         assert stored == count, f"{stored} events stored, {count} published"
     await pool.close()
     await nc.close()
-    names = ("persistence", "nats-server", "postgres")
-    return Drained(
-        messages=messages,
-        per_s=count / elapsed,
-        cpu_us={
-            name: (after - before) / count * 1e6
-            for name, before, after in zip(names, cpu_before, cpu_after, strict=True)
-        },
-    )
+    return Drained.of(messages, count, elapsed, cpu_before, cpu_after)
 
 
 async def _drain_services(
@@ -311,15 +323,7 @@ async def _drain_services(
     assert stored == count, f"{stored} events stored, {count} published"
     # Events per message are even, so the acknowledged messages give the events drained.
     drained = count * (messages - first_acked) / messages
-    names = ("persistence", "nats-server", "postgres")
-    return Drained(
-        messages=messages,
-        per_s=drained / elapsed,
-        cpu_us={
-            name: (after - before) / drained * 1e6
-            for name, before, after in zip(names, cpu_before, cpu_after, strict=True)
-        },
-    )
+    return Drained.of(messages, drained, elapsed, cpu_before, cpu_after)
 
 
 async def _row_at_a_time(dsn: str, events: list[GameEvent]) -> float:
