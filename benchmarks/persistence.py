@@ -5,8 +5,10 @@
    drained into a throwaway local Postgres (COPY, sessions, ack after commit), three ways: by
    the service's own pieces in this process (``PullLoop`` x2 -> ``BatchConsumer.process`` ->
    ``EventWriter``), by one real ``isr persistence`` process, and by two (replicas sharing the
-   durable consumer, on the same two cores). Baseline, same run: the original-style
-   row-at-a-time ``INSERT`` with autocommit, on a sample of the same events.
+   durable consumer, on the same two cores). Each way drains ``rounds`` times (3), the ways
+   taking turns, each drain into a database of its own; the median drain is reported beside
+   every drain's figure. Baseline, same run: the original-style row-at-a-time ``INSERT`` with
+   autocommit, on a sample of the same events.
 2. **Chart latency.** 10 servers x 30 days of 10-second samples (2.6 M rows) are loaded; the
    query API's ``metric_history`` for a random server over 30 days (hourly roll-ups: 720 rows)
    is timed ``queries`` times, p50 and p99. Baseline, same run: the same chart computed from the
@@ -177,18 +179,45 @@ class Drained:
         )
 
 
+def _database_url(pg: LocalPostgres, database: str) -> str:
+    return pg.url.rsplit("/", 1)[0] + f"/{database}"
+
+
+async def _create_database(pg: LocalPostgres, database: str, *, migrated: bool) -> str:
+    """Create ``database`` in the cluster (with the service's schema if ``migrated``)."""
+    conn = await asyncpg.connect(pg.url)
+    await conn.execute(f"CREATE DATABASE {database}")
+    await conn.close()
+    url = _database_url(pg, database)
+    if migrated:
+        conn = await asyncpg.connect(url)
+        await migrate(conn)
+        await conn.close()
+    return url
+
+
+async def _drop_database(pg: LocalPostgres, database: str) -> None:
+    """Drop a measurement's database, so the next one starts with the same cluster size."""
+    conn = await asyncpg.connect(pg.url)
+    await conn.execute(f"DROP DATABASE {database}")
+    await conn.close()
+
+
 async def _drain(
     nats_server: EmbeddedNats,
     pg: LocalPostgres,
     count: int,
+    name: str,
     *,
     write: bool = True,
 ) -> Drained:
     """Publish, then time the service's intake draining the stream; return the rate and CPU.
 
-    With ``write=False`` the handler only counts (the intake ceiling: pull, decode, ack).
+    ``name`` prefixes the streams and names the database the events go to (created here,
+    dropped afterwards). With ``write=False`` the handler only counts (the intake ceiling:
+    pull, decode, ack) and no database is made.
     """
-    topo = Topology("bench" if write else "ceiling")
+    topo = Topology(name)
     nc = await nats.connect(nats_server.url, pending_size=256 * 1024 * 1024)
     js = nc.jetstream()
     await topo.ensure(js)
@@ -196,8 +225,9 @@ async def _drain(
     await topo.ensure_consumer(js, topo.events_stream, "bench")
     settings = PersistenceSettings()  # the service's settings, ISR_PERSISTENCE_* included
     loops, batch_size = settings.fetch_concurrency, settings.batch_size
+    url = await _create_database(pg, name, migrated=True) if write else pg.url
     pool = await asyncpg.create_pool(
-        pg.url, min_size=loops + 2, max_size=loops + 2, init=prepare_connection
+        url, min_size=loops + 2, max_size=loops + 2, init=prepare_connection
     )
     gate = DatabaseGate(pool)
     done = asyncio.Event()
@@ -255,6 +285,8 @@ async def _drain(
         assert stored == count, f"{stored} events stored, {count} published"
     await pool.close()
     await nc.close()
+    if write:
+        await _drop_database(pg, name)
     return Drained.of(messages, count, elapsed, cpu_before, cpu_after)
 
 
@@ -265,30 +297,26 @@ async def _drain_services(
     replicas: int,
     root: Path,
     *,
-    name: str = "",
+    name: str,
 ) -> Drained:
     """Publish, then let ``replicas`` real ``isr persistence`` processes drain the stream.
 
     Timed from the first acknowledgement the consumer shows (start-up and migrations excluded)
     to the last; the CPU is that of the service processes, nats-server and Postgres over the
-    same span.
+    same span. ``name`` prefixes the streams and names the database (dropped afterwards).
     """
-    prefix = name or f"svc{replicas}"
-    topo = Topology(prefix)
+    topo = Topology(name)
     nc = await nats.connect(nats_server.url, pending_size=256 * 1024 * 1024)
     js = nc.jetstream()
     await topo.ensure(js)
     messages = await _publish(js, topo, count)
     durable = PersistenceSettings().durable
     await topo.ensure_consumer(js, topo.events_stream, durable)
-    database = prefix
-    conn = await asyncpg.connect(pg.url)
-    await conn.execute(f"CREATE DATABASE {database}")
-    await conn.close()
     env = {
         "ISR_NATS_URL": nats_server.url,
-        "ISR_PREFIX": prefix,
-        "ISR_DATABASE_URL": pg.url.rsplit("/", 1)[0] + f"/{database}",
+        "ISR_PREFIX": name,
+        # The services apply the migrations themselves, as at a first deployment.
+        "ISR_DATABASE_URL": await _create_database(pg, name, migrated=False),
         "ISR_HEALTH_ENABLED": "false",
         "ISR_LOG_LEVEL": "warning",
     }
@@ -321,6 +349,7 @@ async def _drain_services(
     stored = await conn.fetchval("SELECT count(*) FROM events")
     await conn.close()
     assert stored == count, f"{stored} events stored, {count} published"
+    await _drop_database(pg, name)
     # Events per message are even, so the acknowledged messages give the events drained.
     drained = count * (messages - first_acked) / messages
     return Drained.of(messages, drained, elapsed, cpu_before, cpu_after)
@@ -430,12 +459,29 @@ def _cpu_text(drained: Drained) -> str:
     return ", ".join(f"{name} {us:.1f}" for name, us in drained.cpu_us.items())
 
 
+def _median_text(drains: list[Drained], base_rate: float) -> str:
+    """The median drain's rate and CPU, every drain's rate, and the ratio to the baseline."""
+    middle = _median(drains)
+    each = " / ".join(f"{d.per_s:,.0f}" for d in drains)
+    return (
+        f"median {middle.per_s:,.0f} events/s of {len(drains)} drains ({each}) "
+        f"(baseline row-at-a-time INSERT: {base_rate:,.0f}/s, x{middle.per_s / base_rate:.1f}; "
+        f"target >= 100,000/s); CPU us/event of the median drain: {_cpu_text(middle)}"
+    )
+
+
+def _median(drains: list[Drained]) -> Drained:
+    return sorted(drains, key=lambda d: d.per_s)[(len(drains) - 1) // 2]
+
+
 async def _main(
+    *,
     events: int,
     baseline_events: int,
     ceiling_events: int,
     queries: int,
     service_replicas: Sequence[int],
+    rounds: int,
 ) -> dict[str, float]:
     with (
         tempfile.TemporaryDirectory() as tmp,
@@ -444,32 +490,36 @@ async def _main(
     ):
         configure_logging(LogSettings(level="info"), service="persistence", stream=sys.stderr)
         conn = await asyncpg.connect(pg.url)
-        await migrate(conn)
-        await conn.execute("CREATE DATABASE baseline")
+        await migrate(conn)  # the chart's database
         await conn.close()
-        drained = await _drain(nats_server, pg, events)
-        base_url = pg.url.rsplit("/", 1)[0] + "/baseline"
-        conn = await asyncpg.connect(base_url)
-        await migrate(conn)
-        await conn.close()
+        base_url = await _create_database(pg, "baseline", migrated=True)
         base_rate = await _row_at_a_time(base_url, _events(baseline_events))
+        # Each way of draining is measured ``rounds`` times, the ways taking turns: this VM's
+        # speed varies by up to +-25 % for seconds at a time (docs/performance.md), and taking
+        # turns spreads such a spell over the ways instead of over one of them.
+        in_process: list[Drained] = []
+        by_replicas: dict[int, list[Drained]] = {count: [] for count in service_replicas}
+        for round_ in range(rounds):
+            in_process.append(await _drain(nats_server, pg, events, f"inproc{round_}"))
+            for count, drains in by_replicas.items():
+                drains.append(
+                    await _drain_services(
+                        nats_server, pg, events, count, Path(tmp), name=f"svc{count}r{round_}"
+                    )
+                )
+        drained = _median(in_process)
         rate = drained.per_s
         print(
-            f"persistence insert, writer pieces in one process: {rate:,.0f} events/s "
-            f"JetStream -> Postgres ({events:,} events in {drained.messages:,} messages) "
-            f"(baseline row-at-a-time INSERT: {base_rate:,.0f}/s, x{rate / base_rate:.1f}; "
-            f"target >= 100,000/s); CPU us/event: {_cpu_text(drained)}"
+            f"persistence insert, writer pieces in one process, JetStream -> Postgres "
+            f"({events:,} events in {drained.messages:,} messages): "
+            f"{_median_text(in_process, base_rate)}"
         )
-        replicas: dict[int, Drained] = {}
-        for count in service_replicas:
-            replicas[count] = await _drain_services(nats_server, pg, events, count, Path(tmp))
+        for count, drains in by_replicas.items():
             print(
                 f"persistence insert, {count} x `isr persistence` process: "
-                f"{replicas[count].per_s:,.0f} events/s (baseline {base_rate:,.0f}/s, "
-                f"x{replicas[count].per_s / base_rate:.1f}; target >= 100,000/s); "
-                f"CPU us/event: {_cpu_text(replicas[count])}"
+                f"{_median_text(drains, base_rate)}"
             )
-        ceiling = await _drain(nats_server, pg, ceiling_events, write=False)
+        ceiling = await _drain(nats_server, pg, ceiling_events, "ceiling", write=False)
         print(
             f"persistence intake alone (pull, decode, ack; no database): "
             f"{ceiling.per_s:,.0f} events/s; CPU us/event: {_cpu_text(ceiling)}"
@@ -477,12 +527,9 @@ async def _main(
         result = {"insert_per_s": rate, "baseline_insert_per_s": base_rate,
                   "intake_per_s": ceiling.per_s}  # fmt: skip
         result |= {f"cpu_us_{k}": v for k, v in drained.cpu_us.items()}
-        result |= {f"service_x{n}_per_s": d.per_s for n, d in replicas.items()}
+        result |= {f"service_x{n}_per_s": _median(d).per_s for n, d in by_replicas.items()}
         if not queries:
             return result
-        conn = await asyncpg.connect(pg.url)
-        await conn.execute("TRUNCATE events, player_sessions")
-        await conn.close()
         loaded = await _load_samples(pg.url, servers=10, days=30, interval_s=10)
         rolled, raw = await _chart_latency(pg.url, queries, days=30)
         p50, p99 = _p(rolled, 50) * 1e3, _p(rolled, 99) * 1e3
@@ -503,11 +550,22 @@ def run(
     ceiling_events: int = 100_000,
     queries: int = 200,
     service_replicas: Sequence[int] = (1, 2),
+    rounds: int = 3,
 ) -> dict[str, float]:
     """Run the measurements and print them beside their baselines (``lines`` is unused).
 
     ``queries=0`` skips the chart measurement; ``service_replicas`` says how many real
-    ``isr persistence`` processes drain the stream in each further measurement.
+    ``isr persistence`` processes drain the stream in each further measurement; each drain is
+    measured ``rounds`` times and its median reported.
     """
     del lines
-    return asyncio.run(_main(events, baseline_events, ceiling_events, queries, service_replicas))
+    return asyncio.run(
+        _main(
+            events=events,
+            baseline_events=baseline_events,
+            ceiling_events=ceiling_events,
+            queries=queries,
+            service_replicas=service_replicas,
+            rounds=rounds,
+        )
+    )
