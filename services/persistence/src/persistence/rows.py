@@ -134,9 +134,8 @@ def _naive_datetime(value: str) -> datetime | None:
     )
 
 
-def _is_event_type(value: str) -> bool:
-    if value in _TYPES:
-        return True
+def _is_new_event_type(value: str) -> bool:
+    """Whether a type not in ``_TYPES`` is well formed (it is then remembered)."""
     return _EVENT_TYPE.fullmatch(value) is not None and remember(_TYPES, key=value, value=True)
 
 
@@ -181,7 +180,7 @@ _decode_plain = msgspec.json.Decoder(_PlainEvent | _PlainBatch).decode
 
 
 def _plain_row(event: _PlainEvent) -> EventRow | None:
-    if event.type not in _TYPES and not _is_event_type(event.type):
+    if event.type not in _TYPES and not _is_new_event_type(event.type):
         return None
     # Every time in the caches is a datetime (always true) or None (not plain).
     observed_at = _DATETIMES.get(event.observed_at) or _plain_datetime(event.observed_at)
