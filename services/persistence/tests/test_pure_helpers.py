@@ -1,4 +1,3 @@
-import random
 from datetime import UTC, datetime
 
 import asyncpg
@@ -6,7 +5,6 @@ import asyncpg
 from common.contracts import AuditRecord, AuditResult, MetricSample
 from persistence import failures
 from persistence.dead_letters import dead_letter_headers
-from persistence.gate import Backoff
 from persistence.rows import AUDIT_COLUMNS, SAMPLE_COLUMNS, audit_row, sample_row
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -83,15 +81,3 @@ class TestDeadLetterHeaders:
 
         assert headers["Isr-Dead-Letter-Reason"] == "bad value"
         assert headers["Nats-Msg-Id"] == "persistence:ISR_EVENTS:12"
-
-
-class TestBackoff:
-    def test_delays_double_up_to_the_cap_and_reset(self):
-        """Without jitter the delays double, stop at the cap, and start over after a reset."""
-        backoff = Backoff(initial_s=1, max_s=5, jitter=0, rng=random.Random(1))
-
-        delays = [backoff.next_delay_s() for _ in range(5)]
-        backoff.reset()
-
-        assert delays == [1, 2, 4, 5, 5]
-        assert backoff.next_delay_s() == 1

@@ -28,6 +28,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
+from common.backoff import Backoff
+
 log = structlog.get_logger()
 
 _MAX_BACKOFF_S = 5.0
@@ -93,7 +95,7 @@ class ConfirmedPublisher:
 
     async def _publish_window(self, messages: Sequence[Outgoing], ack_timeout_s: float) -> None:
         pending = list(messages)
-        backoff_s = 0.1
+        backoff = Backoff(initial_s=0.1, max_s=_MAX_BACKOFF_S)
         while pending:
             tokens = {next(self._next): message for message in pending}
             group = _Group(waiting=set(tokens))
@@ -117,9 +119,9 @@ class ConfirmedPublisher:
             unconfirmed = group.waiting | set(group.failed)
             pending = [tokens[t] for t in sorted(unconfirmed)]
             if pending:
-                log.warning("publish_retry", count=len(pending), backoff_s=backoff_s)
-                await asyncio.sleep(backoff_s)  # backoff between retries, not synchronisation
-                backoff_s = min(backoff_s * 2, _MAX_BACKOFF_S)
+                delay_s = backoff.next_delay_s()
+                log.warning("publish_retry", count=len(pending), backoff_s=round(delay_s, 3))
+                await asyncio.sleep(delay_s)  # backoff between retries, not synchronisation
 
 
 _publishers: weakref.WeakKeyDictionary[NatsClient, ConfirmedPublisher] = weakref.WeakKeyDictionary()

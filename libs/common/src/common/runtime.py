@@ -22,6 +22,7 @@ from nats.js import JetStreamContext
 
 from common import logging as isr_logging
 from common import telemetry
+from common.backoff import Backoff
 from common.health import HealthServer
 from common.redaction import redact_text
 from common.settings import NatsSettings, RuntimeSettings
@@ -50,7 +51,9 @@ async def connect_nats(
     async def on_reconnected() -> None:
         log.info("nats_reconnected")
 
-    backoff_s = settings.reconnect_wait_s
+    backoff = Backoff(
+        initial_s=settings.reconnect_wait_s, max_s=max(settings.reconnect_wait_s, 5.0)
+    )
     while True:
         try:
             return await nats.connect(
@@ -69,9 +72,9 @@ async def connect_nats(
         except (OSError, TimeoutError, nats.errors.NoServersError) as exc:
             # nats-py gives up on a failed *first* connect; a service started before its
             # nats-server (isr up, Kubernetes) keeps trying instead of crash-looping.
-            log.warning("nats_unreachable", retry_in_s=backoff_s, error=type(exc).__name__)
-            await asyncio.sleep(backoff_s)
-            backoff_s = min(backoff_s * 2, 5.0)
+            delay_s = backoff.next_delay_s()
+            log.warning("nats_unreachable", retry_in_s=round(delay_s, 2), error=type(exc).__name__)
+            await asyncio.sleep(delay_s)
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:

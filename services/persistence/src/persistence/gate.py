@@ -9,40 +9,13 @@ hand is negatively acked with the current backoff as its delay, and ``/readyz`` 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
-from dataclasses import dataclass, field
 
 import asyncpg
 import structlog
 
+from common.backoff import Backoff, sleep_until_stop
+
 log = structlog.get_logger()
-
-
-@dataclass(slots=True)
-class Backoff:
-    """Exponential delays with jitter: ``initial_s``, doubled per failure, capped at ``max_s``."""
-
-    initial_s: float = 0.25
-    max_s: float = 30.0
-    jitter: float = 0.2
-    """Each delay is scaled by a random factor in ``[1 - jitter, 1]``."""
-    rng: random.Random = field(default_factory=random.Random)
-    _failures: int = 0
-
-    def next_delay_s(self) -> float:
-        """The delay before the next attempt, and count one more failure."""
-        base = min(self.max_s, self.initial_s * 2**self._failures)
-        self._failures += 1
-        return base * (1.0 - self.jitter * self.rng.random())
-
-    def peek_delay_s(self) -> float:
-        """The delay the next failure would get, without counting one."""
-        return min(self.max_s, self.initial_s * 2**self._failures)
-
-    def reset(self) -> None:
-        """Back to the initial delay after a success."""
-        self._failures = 0
 
 
 class DatabaseGate:
@@ -50,7 +23,7 @@ class DatabaseGate:
 
     def __init__(self, pool: asyncpg.Pool, *, max_delay_s: float = 30.0) -> None:
         self._pool = pool
-        self._backoff = Backoff(max_s=max_delay_s)
+        self._backoff = Backoff(initial_s=min(0.25, max_delay_s), max_s=max_delay_s)
         self._down_reason: str | None = None
         self._probe_lock = asyncio.Lock()
 
@@ -95,9 +68,8 @@ class DatabaseGate:
             async with self._probe_lock:
                 if self._down_reason is None:
                     return
-                delay_s = self._backoff.next_delay_s()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay_s)
+                if await sleep_until_stop(stop, self._backoff.next_delay_s()):
+                    return
                 reason = await self.probe()
                 if reason is None:
                     self.mark_up()

@@ -7,20 +7,20 @@ consumers, the query API a queue group, and retention an advisory lock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import asyncpg
 import structlog
 
+from common.backoff import Backoff, sleep_until_stop
 from common.consumer import BatchConsumer
 from common.contracts import AuditRecord, MetricSample
 from common.runtime import ServiceRuntime
 from persistence import failures
 from persistence.audit_writer import AuditWriter
 from persistence.dead_letters import DeadLetters
-from persistence.gate import Backoff, DatabaseGate
+from persistence.gate import DatabaseGate
 from persistence.history import query_functions
 from persistence.intake import PullLoop, tune_gc
 from persistence.maintenance import run_maintenance
@@ -54,8 +54,7 @@ async def _migrate_when_reachable(dsn: str, stop: asyncio.Event) -> bool:
                 raise
             delay_s = backoff.next_delay_s()
             log.warning("database_unreachable", error=failures.describe(exc), retry_in_s=delay_s)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay_s)
+            await sleep_until_stop(stop, delay_s)
             continue
         try:
             await migrate(conn)

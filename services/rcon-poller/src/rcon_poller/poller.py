@@ -21,6 +21,7 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 from nats.js.kv import KeyValue
 
+from common.backoff import sleep_until_stop
 from common.config import IsrConfig, ServerConfig
 from common.internal_errors import report_internal_error
 from common.topology import Topology
@@ -94,8 +95,7 @@ class Poller:
                     await self.round()
                 except Exception as exc:
                     report_internal_error(exc, "rcon-poller lease round")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._settings.lease_check_interval_s)
+                await sleep_until_stop(stop, self._settings.lease_check_interval_s)
         finally:
             for tag in list(self.running):
                 await self._stop_worker(tag, release=True)

@@ -15,7 +15,6 @@ records when it was due (``scheduled_at``) so lateness is measurable.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +23,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
+from common.backoff import sleep_until_stop
 from common.config import ServerConfig
 from common.contracts import Alert, GameEvent, MetricSample
 from common.contracts import rcon as c
@@ -129,11 +129,8 @@ class ServerWorker:
         due_s = loop.time() + random.uniform(0, min(interval_s, 5.0))  # noqa: S311 - phase
         while not stop.is_set():
             delay_s = due_s - loop.time()
-            if delay_s > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), delay_s)
-                if stop.is_set():
-                    return
+            if delay_s > 0 and await sleep_until_stop(stop, delay_s):
+                return
             scheduled_at = datetime.now(UTC) - timedelta(seconds=loop.time() - due_s)
             try:
                 await self.tick(scheduled_at)

@@ -1,21 +1,23 @@
-"""Reconnect delays: exponential with jitter, and a long pause after a refused password. Pure."""
+"""Reconnect delays of one RCON link: the common backoff, and a long pause after a refused password.
+
+Connection failures take their delays from :class:`common.backoff.Backoff` (exponential with
+jitter, so many pollers that lost a server together do not retry in lock step). A refused
+password is a separate rule: it waits ``auth_failure_s`` (same jitter, never longer) however few
+failures came before, because retrying quickly cannot help and some game servers ban addresses
+that hammer logins. Pure apart from the random source.
+"""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 
+from common.backoff import Backoff
+
 
 @dataclass(frozen=True, slots=True)
 class BackoffPolicy:
-    """How long to wait before the next connection attempt.
-
-    After the n-th consecutive failure (n = 1, 2, ...) the delay is
-    ``min(max_s, initial_s * 2 ** (n - 1))`` scaled by a random factor in
-    ``[1 - jitter, 1 + jitter]``, so many pollers that lost a server together do not retry in
-    lock step. A refused password waits ``auth_failure_s`` (same jitter) instead: retrying
-    quickly cannot help and some game servers ban addresses that hammer logins.
-    """
+    """How long a link waits before its next connection attempt."""
 
     initial_s: float = 1.0
     """Delay after the first failure."""
@@ -27,16 +29,46 @@ class BackoffPolicy:
     """Delay after a refused password."""
 
     def __post_init__(self) -> None:
-        if self.initial_s <= 0 or self.max_s < self.initial_s or self.auth_failure_s <= 0:
-            raise ValueError(f"invalid backoff policy {self}")
-        if not 0 <= self.jitter < 1:
-            raise ValueError(f"jitter must be in [0, 1), got {self.jitter}")
+        if self.auth_failure_s <= 0:
+            msg = f"backoff auth_failure_s must be positive, got {self.auth_failure_s}"
+            raise ValueError(msg)
+        self.schedule(random.Random())  # noqa: S311 - validates initial_s, max_s and jitter
 
-    def delay_s(self, failures: int, *, is_auth_failure: bool, rng: random.Random) -> float:
-        """Seconds to wait after ``failures`` consecutive failures (``failures >= 1``)."""
-        if is_auth_failure:
-            base = self.auth_failure_s
-        else:
-            exponent = min(max(failures, 1) - 1, 60)
-            base = min(self.max_s, self.initial_s * 2.0**exponent)
-        return base * rng.uniform(1.0 - self.jitter, 1.0 + self.jitter)
+    def schedule(self, rng: random.Random) -> ReconnectSchedule:
+        """A fresh schedule for one link (no failures counted yet)."""
+        return ReconnectSchedule(
+            failures=Backoff(
+                initial_s=self.initial_s, max_s=self.max_s, jitter=self.jitter, rng=rng
+            ),
+            auth_failures=Backoff(
+                initial_s=self.auth_failure_s,
+                max_s=self.auth_failure_s,
+                jitter=self.jitter,
+                rng=rng,
+            ),
+        )
+
+
+@dataclass(slots=True)
+class ReconnectSchedule:
+    """The delays of one link: consecutive failures counted until a good reply resets them."""
+
+    failures: Backoff
+    """Delays after failed connections (refused, timed out, or broken before a good reply)."""
+    auth_failures: Backoff
+    """The constant long pause after a refused password."""
+
+    @property
+    def count(self) -> int:
+        """Consecutive failures since the last good reply."""
+        return self.failures.failures
+
+    def next_delay_s(self, *, is_auth_failure: bool) -> float:
+        """Count one more failure and return the delay before the next attempt."""
+        delay_s = self.failures.next_delay_s()
+        return self.auth_failures.next_delay_s() if is_auth_failure else delay_s
+
+    def reset(self) -> None:
+        """A good reply (or a new endpoint): the next failure starts over at ``initial_s``."""
+        self.failures.reset()
+        self.auth_failures.reset()

@@ -125,6 +125,11 @@ class RconConnection:
         """True until the connection is closed or lost."""
         return self._closed_reason is None
 
+    @property
+    def closed_reason(self) -> str | None:
+        """Why the connection closed (e.g. a malformed packet), or None while it is open."""
+        return self._closed_reason
+
     async def execute(self, command: str, *, timeout_s: float) -> str:
         """Run one console command and return its reply body (often empty).
 

@@ -1,11 +1,20 @@
 """A server's RCON link: one persistent connection, reopened on demand with backoff.
 
 :class:`RconLink` is what the poller and the command service share for one server. It opens
-the connection on first use and keeps it; when the connection is lost (server restart, a command
-timed out) the next command reconnects at once. When connecting fails, attempts are spaced by
-:class:`~rcon_poller.rcon.backoff.BackoffPolicy` (exponential with jitter; a long pause after a
-refused password), and commands fail fast with :class:`RconUnavailable` in between instead of
-queueing, so nothing hammers a server that is down.
+the connection on first use and keeps it. Failed attempts are spaced by
+:class:`~rcon_poller.rcon.backoff.BackoffPolicy` (the common exponential backoff with jitter; a
+long pause after a refused password), and commands fail fast with :class:`RconUnavailable` in
+between instead of queueing, so nothing hammers a server that is down.
+
+A successful login alone proves little: a server (or something else listening on the port) can
+accept the password and then send garbage or nothing. So a connection counts as good only once
+it has returned a well-formed reply, and only that resets the backoff. The rule:
+
+- a refused, timed-out or rejected connection attempt counts as a failure;
+- a connection that closes (malformed packet, timeout, reset) before its first good reply
+  counts as a failure too: the next attempt waits its backoff;
+- a connection that had answered well and then breaks (server restart, a command timed out)
+  is reopened by the next command at once.
 """
 
 from __future__ import annotations
@@ -74,13 +83,13 @@ class RconLink:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._endpoint = endpoint
-        self._policy = policy
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._schedule = policy.schedule(rng or random.Random())  # noqa: S311 - jitter
         self._monotonic = monotonic
         self._lock = asyncio.Lock()
         self._connection: RconConnection | None = None
+        self._unproven: RconConnection | None = None
+        """The current connection while it has not yet returned a good reply."""
         self._connected_since: datetime | None = None
-        self._failures = 0
         self._retry_at = 0.0
         self._last_error: str | None = None
         self._is_auth_failure = False
@@ -101,7 +110,7 @@ class RconLink:
             connected_since=self._connected_since if is_connected else None,
             last_error=self._last_error,
             retry_in_s=retry_in_s,
-            failures=self._failures,
+            failures=self._schedule.count,
             is_auth_failure=self._is_auth_failure,
         )
 
@@ -110,7 +119,8 @@ class RconLink:
         if endpoint == self._endpoint:
             return
         self._endpoint = endpoint
-        self._failures = 0
+        self._schedule.reset()
+        self._unproven = None
         self._retry_at = 0.0
         self._is_auth_failure = False
         await self.close("endpoint changed")
@@ -126,14 +136,18 @@ class RconLink:
         """
         connection = await self._connect()
         try:
-            return await connection.execute(
+            reply = await connection.execute(
                 command, timeout_s=self._endpoint.timeout_s if timeout_s is None else timeout_s
             )
         except (RconTimeout, RconConnectError) as exc:
-            # A broken connection is retried at once by the next command; only failed
-            # connection attempts back off.
             self._last_error = str(exc)
+            self._note_lost(connection, str(exc))
             raise
+        if self._unproven is connection:
+            self._unproven = None
+            self._schedule.reset()
+            self._last_error = None
+        return reply
 
     async def execute_many(
         self, commands: Sequence[str], *, timeout_s: float | None = None
@@ -156,6 +170,15 @@ class RconLink:
         if connection is not None:
             await connection.close(reason)
 
+    def _note_lost(self, connection: RconConnection, reason: str) -> None:
+        """Count a connection that broke before its first good reply as a failed attempt."""
+        if self._unproven is not connection:
+            return  # it had answered well (reconnect at once), or was counted already
+        self._unproven = None
+        self._last_error = reason
+        self._is_auth_failure = False
+        self._retry_at = self._monotonic() + self._schedule.next_delay_s(is_auth_failure=False)
+
     async def _connect(self) -> RconConnection:
         connection = self._connection
         if connection is not None and connection.is_open:
@@ -164,6 +187,9 @@ class RconLink:
             connection = self._connection
             if connection is not None and connection.is_open:
                 return connection
+            if connection is not None:
+                # Closed by its reader while nobody was waiting (e.g. garbage after login).
+                self._note_lost(connection, connection.closed_reason or "connection closed")
             now = self._monotonic()
             if now < self._retry_at:
                 raise RconUnavailable(
@@ -181,19 +207,16 @@ class RconLink:
                 )
             except (RconConnectError, RconTimeout, RconAuthError) as exc:
                 is_auth_failure = isinstance(exc, RconAuthError)
-                self._failures += 1
                 self._is_auth_failure = is_auth_failure
                 self._last_error = str(exc)
-                delay_s = self._policy.delay_s(
-                    self._failures, is_auth_failure=is_auth_failure, rng=self._rng
-                )
+                delay_s = self._schedule.next_delay_s(is_auth_failure=is_auth_failure)
                 self._retry_at = self._monotonic() + delay_s
                 raise RconUnavailable(
                     str(exc), retry_in_s=delay_s, is_auth_failure=is_auth_failure
                 ) from exc
+            # The backoff is reset by the first good reply, not by the login (see above).
             self._connection = connection
+            self._unproven = connection
             self._connected_since = datetime.now(UTC)
-            self._failures = 0
             self._is_auth_failure = False
-            self._last_error = None
             return connection
