@@ -158,21 +158,28 @@ class TestBackoffPolicy:
     """Restart delays."""
 
     def test_first_restart_waits_the_initial_delay(self):
-        """A child's first crash is followed by the initial 1 s delay."""
-        assert BackoffPolicy().next_delay(None, ran_for_s=0.1) == 1.0
+        """A child's first crash is followed by the initial 1 s delay (give or take the jitter)."""
+        policy = BackoffPolicy()
+
+        assert 0.9 <= policy.next_delay(policy.new_backoff(), ran_for_s=0.1) <= 1.1
 
     def test_delay_doubles_up_to_the_cap(self):
         """Repeated quick crashes double the delay until it reaches 30 s."""
-        policy = BackoffPolicy()
-        delays: list[float] = []
-        for _ in range(7):
-            delays.append(policy.next_delay(delays[-1] if delays else None, ran_for_s=1.0))
+        policy = BackoffPolicy(jitter=0.0)
+        backoff = policy.new_backoff()
+
+        delays = [policy.next_delay(backoff, ran_for_s=1.0) for _ in range(7)]
 
         assert delays == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
 
     def test_delay_resets_after_a_long_run(self):
         """A child that ran for 60 s before crashing restarts after the initial delay again."""
-        assert BackoffPolicy().next_delay(30.0, ran_for_s=60.0) == 1.0
+        policy = BackoffPolicy(jitter=0.0)
+        backoff = policy.new_backoff()
+        for _ in range(6):
+            policy.next_delay(backoff, ran_for_s=1.0)
+
+        assert policy.next_delay(backoff, ran_for_s=60.0) == 1.0
 
 
 class TestOutputFormatting:

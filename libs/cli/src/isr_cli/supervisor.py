@@ -6,7 +6,8 @@ about ISR services (``isr up`` builds that list). Guarantees:
 - every line a child writes (stdout and stderr) is printed prefixed with the child's name,
   padded to a common width and coloured when stdout is a TTY and ``NO_COLOR`` is unset;
 - a child that exits non-zero is restarted after a delay that starts at 1 s, doubles up to
-  30 s, and resets once the child has run for 60 s; a child that exits 0 is left stopped;
+  30 s (the common :class:`~common.backoff.Backoff`, with a little jitter), and starts over once
+  the child has run for 60 s; a child that exits 0 is left stopped;
 - each child runs in its own process group (so a terminal Ctrl-C reaches only the supervisor,
   which then stops the children in order) with ``PR_SET_PDEATHSIG=SIGTERM``, so a killed
   supervisor does not leave orphans;
@@ -29,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
+from common.backoff import Backoff, sleep_until_stop
 from isr_cli.infra._process import pdeathsig_preexec
 
 SUPERVISOR_NAME = "isr"
@@ -60,17 +62,23 @@ class BackoffPolicy:
     """Restart delays: ``initial_s`` doubling up to ``max_s``, reset after ``reset_after_s`` up."""
 
     initial_s: float = 1.0
+    """Delay before the first restart."""
     max_s: float = 30.0
+    """Longest delay."""
     reset_after_s: float = 60.0
+    """A child that ran this long before it crashed counts as healthy: its delays start over."""
+    jitter: float = 0.1
+    """Relative spread of each delay (children that crashed together restart apart)."""
 
-    def next_delay(self, previous_s: float | None, ran_for_s: float) -> float:
-        """Return the delay before the next restart of a child that ran ``ran_for_s`` seconds.
+    def new_backoff(self) -> Backoff:
+        """The delays of one child, before its first crash."""
+        return Backoff(initial_s=self.initial_s, max_s=self.max_s, jitter=self.jitter)
 
-        ``previous_s`` is the delay used before its last start (None when it never crashed).
-        """
-        if previous_s is None or ran_for_s >= self.reset_after_s:
-            return self.initial_s
-        return min(previous_s * 2, self.max_s)
+    def next_delay(self, backoff: Backoff, *, ran_for_s: float) -> float:
+        """Return the delay before the next restart of a child that ran ``ran_for_s`` seconds."""
+        if ran_for_s >= self.reset_after_s:
+            backoff.reset()
+        return backoff.next_delay_s()
 
 
 def use_color(is_tty: bool, environ: Mapping[str, str]) -> bool:
@@ -205,7 +213,7 @@ class Supervisor:
 
     async def _keep_running(self, child: _Child) -> None:
         loop = asyncio.get_running_loop()
-        delay: float | None = None
+        backoff = self._policy.new_backoff()
         while not self._is_stopping():
             started = loop.time()
             code = await self._run_once(child)
@@ -214,12 +222,11 @@ class Supervisor:
             if code == 0:
                 self._say(f"{child.spec.name} exited cleanly; not restarting")
                 return
-            delay = self._policy.next_delay(delay, loop.time() - started)
+            delay = self._policy.next_delay(backoff, ran_for_s=loop.time() - started)
             what = describe_exit(code) if code is not None else "could not start"
-            self._say(f"{child.spec.name} {what}; restarting in {delay:g} s")
+            self._say(f"{child.spec.name} {what}; restarting in {delay:.1f} s")
             assert self._stop_requested is not None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop_requested.wait(), delay)
+            await sleep_until_stop(self._stop_requested, delay)
 
     async def _run_once(self, child: _Child) -> int | None:
         spec = child.spec

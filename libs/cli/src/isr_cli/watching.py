@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import TextIO
 
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from common.backoff import sleep_until_stop
 from common.contracts import Alert, GameEvent, decode_events
 from common.errors import InvalidMessage
 from common.runtime import connect_nats, install_stop_signals
@@ -59,8 +59,7 @@ async def watch(*, server: str, replay: bool, as_json: bool, out: TextIO) -> Non
                 ),
             )
         except Exception:  # the stream may not exist yet while services start
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
+            await sleep_until_stop(stop, 1.0)
     out.write(f"watching {topo.events_filter(server)} on {nats_settings.url}\n")
     out.flush()
     try:

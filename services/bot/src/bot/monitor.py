@@ -16,6 +16,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from bot.presence import PresenceTracker, presence_text
 from bot.relay import Poster, make_nonce
 from bot.render import Post, render_stats, utc_now
+from common.backoff import sleep_until_stop
 from common.config import IsrConfig
 from common.contracts import MetricSample
 from common.errors import InvalidMessage
@@ -100,8 +101,7 @@ async def stats_loop(
             posted[tag] = slot
             next_at = min(next_at, (slot + 1) * interval)
         delay = 5.0 if next_at == math.inf else max(0.05, next_at - wall_clock())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), delay)
+        await sleep_until_stop(stop, delay)
 
 
 async def presence_loop(
@@ -122,5 +122,4 @@ async def presence_loop(
             except Exception as exc:
                 log.warning("presence_failed", error=repr(exc))
                 tracker = PresenceTracker()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), interval_s)
+        await sleep_until_stop(stop, interval_s)

@@ -10,12 +10,12 @@ refused: every problem is logged, an alert is raised, and the last good set keep
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import structlog
 
+from common.backoff import sleep_until_stop
 from common.config.errors import ConfigIssue
 from parser.patterns.engine import PatternSet
 from parser.patterns.loader import load_patterns, pattern_files
@@ -86,8 +86,5 @@ class PatternReloader:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Check every ``interval_s`` until ``stop`` is set."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._interval_s)
-            if not stop.is_set():
-                await self.check_once()
+        while not await sleep_until_stop(stop, self._interval_s):
+            await self.check_once()

@@ -15,13 +15,13 @@ A table whose retention is 0 keeps everything.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 import structlog
 
+from common.backoff import sleep_until_stop
 from persistence import failures
 from persistence.partition_store import PartitionKeeper, drop_partition, list_partitions
 from persistence.partitions import (
@@ -136,5 +136,4 @@ async def run_maintenance(
         except Exception as exc:
             # Postgres down: the writers report it; try again next round.
             log.warning("retention_failed", error=failures.describe(exc))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), settings.interval_s)
+        await sleep_until_stop(stop, settings.interval_s)
