@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.redaction import register_secret
+from common.vocabulary import DEFAULT_BRIDGE_MARKER
 
 
 def _env(prefix: str) -> SettingsConfigDict:
@@ -45,12 +46,23 @@ class NatsSettings(BaseSettings):
 class PipelineSettings(BaseSettings):
     """Names shared by every service (``ISR_*``)."""
 
-    model_config = _env("ISR_")
+    model_config = SettingsConfigDict(**_env("ISR_"), populate_by_name=True)
 
     prefix: str = Field(default="isr", pattern=r"^[A-Za-z0-9_-]+$")
     """Prefix of every subject, stream and bucket (``ISR_PREFIX``)."""
     config_dir: Path = Path("config")
     """Directory holding servers.yml and friends (``ISR_CONFIG_DIR``)."""
+    bridge_marker: str = Field(
+        default=DEFAULT_BRIDGE_MARKER,
+        min_length=1,
+        validation_alias=AliasChoices(
+            "ISR_BRIDGE_MARKER", "ISR_PARSER_BRIDGE_MARKER", "ISR_BOT_BRIDGE_MARKER"
+        ),
+    )
+    """Prefix the Discord chat bridge puts on the chat it writes into the game
+    (``ISR_BRIDGE_MARKER``). The bot writes it and the parser flags ``<server>`` chat that
+    starts with it as bridged, so both read this one setting. ``ISR_PARSER_BRIDGE_MARKER`` and
+    ``ISR_BOT_BRIDGE_MARKER`` are deprecated aliases, read only when it is unset."""
 
 
 class PostgresSettings(BaseSettings):

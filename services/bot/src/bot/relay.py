@@ -50,12 +50,13 @@ from common.config import IsrConfig
 from common.contracts import Alert, EventBatch, GameEvent, decode_events_payload, events_in
 from common.errors import InvalidMessage
 from common.internal_errors import report_internal_error
+from common.vocabulary import EventFlag
 
 log = structlog.get_logger()
 
-BRIDGED_FLAG = "bridged"
+BRIDGED_FLAG = EventFlag.BRIDGED
 """Flag the parser sets on chat our own bridge put in the game; never relayed back."""
-TRUNCATED_FLAG = "truncated"
+TRUNCATED_FLAG = EventFlag.TRUNCATED
 """Flag on an event whose line the tailer cut: its length says nothing about the next line."""
 NONCE_CHARS = 25
 """Discord accepts nonces of at most 25 characters."""

@@ -7,9 +7,7 @@ from collections import Counter
 from bot.render import PRIVATE_KINDS
 from common.config import IsrConfig, ServerConfig
 from common.contracts import Alert, GameEvent
-
-SYSTEM_SERVER = "_system"
-"""Server tag of pipeline-wide alerts (rejected pattern files, ...)."""
+from common.vocabulary import SYSTEM_SERVER
 
 
 def event_channel(server: ServerConfig, event: GameEvent) -> int | None:

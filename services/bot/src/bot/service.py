@@ -155,7 +155,7 @@ async def run(settings: BotSettings, *, stop: asyncio.Event | None = None) -> No
             rt.nc,
             topo,
             config=lambda: holder.config,
-            marker=settings.bridge_marker,
+            marker=settings.runtime.pipeline.bridge_marker,
             timeout_s=settings.command_timeout_s,
         )
         if has_bridge:

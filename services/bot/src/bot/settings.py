@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.render import DEFAULT_EMBED_KINDS
@@ -82,11 +82,6 @@ class BotSettings(BaseSettings):
     embed_kinds: Annotated[frozenset[str], NoDecode] = DEFAULT_EMBED_KINDS
     """Event kinds posted as embeds, comma-separated (``ISR_BOT_EMBED_KINDS=kick,ban``); every
     other kind is a compact line."""
-    bridge_marker: str = Field(
-        default="[Discord]",
-        validation_alias=AliasChoices("ISR_BOT_BRIDGE_MARKER", "ISR_PARSER_BRIDGE_MARKER"),
-    )
-    """Prefix of bridged chat in game; must equal the parser's ``ISR_PARSER_BRIDGE_MARKER``."""
     command_timeout_s: float = Field(default=10.0, gt=0)
     """How long a command waits for the RCON poller or the query API."""
     register_commands: bool = True

@@ -7,12 +7,9 @@ from datetime import datetime
 from typing import NamedTuple
 
 from common.contracts import RawLineBatch, encode_event_batch, encode_game_event, event_batch_id
+from common.vocabulary import EventFlag
 from parser.patterns.engine import PatternSet
 
-BRIDGED_FLAG = "bridged"
-"""Flag on chat the Discord bridge itself sent into the game; the bot never relays it back."""
-TRUNCATED_FLAG = "truncated"
-"""Flag on an event made from a line the tailer cut at its maximum length."""
 SERVER_PLAYER = "<server>"
 """How Factorio names console/RCON chat."""
 MAX_BATCH_BYTES = 256 * 1024
@@ -114,9 +111,9 @@ def events_from_batch(
         spec, _shape, _body, ts, player, message, data = found
         flags: tuple[str, ...] = ()
         if player == SERVER_PLAYER and is_bridge_echo(player, message, bridge_marker):
-            flags = (BRIDGED_FLAG,)
+            flags = (EventFlag.BRIDGED,)
         if truncated and index in truncated:
-            flags += (TRUNCATED_FLAG,)
+            flags += (EventFlag.TRUNCATED,)
         event_id = f"{server}:{file_id}:{offset}"  # == line_id(); inlined on the hot path
         # Positional on purpose (hot path): the order is encode_game_event's signature.
         payload = encode_game_event(

@@ -16,6 +16,7 @@ from common.metric_names import Metric
 from common.publishing import Outgoing, publish_confirmed
 from common.telemetry import get_meter
 from common.topology import Topology
+from common.vocabulary import SYSTEM_SERVER
 from parser.events import events_from_batch, pack_events
 from parser.reloader import PatternHolder
 
@@ -24,9 +25,6 @@ _meter = get_meter(__name__)
 _lines = _meter.create_counter(Metric.LINES_PARSED, description="lines looked at")
 _unmatched = _meter.create_counter(Metric.LINES_UNMATCHED, description="lines no pattern matched")
 _published = _meter.create_counter(Metric.EVENTS_PUBLISHED, description="events acknowledged")
-
-SYSTEM_SERVER = "_system"
-"""Server tag of alerts about the pipeline itself."""
 
 
 class ParseHandler:

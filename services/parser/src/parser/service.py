@@ -59,7 +59,7 @@ async def run(settings: ParserSettings) -> None:
                 rt.js,
                 topo,
                 holder,
-                bridge_marker=settings.bridge_marker,
+                bridge_marker=settings.runtime.pipeline.bridge_marker,
                 event_batch_max=settings.event_batch_max,
             ),
             service="parser",

@@ -30,8 +30,6 @@ class ParserSettings(BaseSettings):
     """Name of the durable consumer all workers share."""
     packs: Annotated[tuple[str, ...], NoDecode] = ("vanilla", "engine")
     """Shipped pattern packs, comma-separated (``ISR_PARSER_PACKS=vanilla,engine,mods``)."""
-    bridge_marker: str = "[Discord]"
-    """Prefix the Discord chat bridge puts on game chat; such ``<server>`` chat is flagged."""
     reload_interval_s: float = Field(default=0.5, gt=0)
     """How often the pattern files are checked for changes."""
 

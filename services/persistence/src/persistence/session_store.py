@@ -39,10 +39,10 @@ from typing import Any
 
 import asyncpg
 
+from common.vocabulary import EventFlag
 from persistence.rows import SESSION_COLUMNS, session_row
 from persistence.sessions import (
     LIFECYCLE_TYPES,
-    RECONCILED_FLAG,
     EndedBy,
     LifecycleEvent,
     Session,
@@ -161,7 +161,7 @@ async def rederive_sessions(
             rederived,
             [since[s] for s in rederived],
             list(LIFECYCLE_TYPES),
-            RECONCILED_FLAG,
+            EventFlag.RECONCILED,
         )
         for row in event_rows:
             events[row["server"]].append(_lifecycle(row))

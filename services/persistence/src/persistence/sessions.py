@@ -26,9 +26,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-RECONCILED_FLAG = "reconciled"
-"""Flag the RCON poller puts on join/leave events it synthesised."""
-
 
 class EndedBy(enum.StrEnum):
     """How the end of a session was known."""

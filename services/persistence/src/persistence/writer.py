@@ -29,6 +29,7 @@ import asyncpg
 
 from common.contracts import Alert, EventBatch, GameEvent, decode_events_payload
 from common.errors import InvalidMessage
+from common.vocabulary import EventFlag
 from persistence.pg_time import use_remembering_time_codecs
 from persistence.rows import (
     ALERT_COLUMNS,
@@ -41,7 +42,7 @@ from persistence.rows import (
     plain_rows,
 )
 from persistence.session_store import earliest_by_server, rederive_sessions
-from persistence.sessions import LIFECYCLE_TYPES, RECONCILED_FLAG, LifecycleEvent
+from persistence.sessions import LIFECYCLE_TYPES, LifecycleEvent
 from persistence.writing import BatchWriter, Several, Undecodable, inserted_count
 
 STAGING_DDL = """
@@ -154,7 +155,7 @@ def new_lifecycle(rows: Sequence[EventRow]) -> dict[str, list[LifecycleEvent]]:
                 row[_TYPE],
                 row[_OBSERVED_AT],
                 row[_PLAYER],
-                len(row) > _FLAGS and RECONCILED_FLAG in row[_FLAGS],
+                len(row) > _FLAGS and EventFlag.RECONCILED in row[_FLAGS],
                 row[_GENERATION],
                 row[_OFFSET],
             )

@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from common.vocabulary import EventFlag
+
 JOIN = "join"
 LEAVE = "leave"
-RECONCILED_FLAG = "reconciled"
-"""The flag on synthesised events."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,4 +111,4 @@ class Reconciler:
     def _event_id(self, event_type: str, player: str) -> str:
         digest = hashlib.sha256(player.encode()).hexdigest()[:16]
         sequence = self._last_seq.get(player, 0)
-        return f"{self.server}:{RECONCILED_FLAG}:{event_type}:{digest}:{sequence}"
+        return f"{self.server}:{EventFlag.RECONCILED}:{event_type}:{digest}:{sequence}"

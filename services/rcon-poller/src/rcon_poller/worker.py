@@ -30,13 +30,14 @@ from common.contracts import rcon as c
 from common.internal_errors import report_internal_error
 from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
+from common.vocabulary import EventFlag
 from rcon_poller.alerts import AlertDraft, AlertState, RconAlertMachine, UpsAlertMachine
 from rcon_poller.game_time import GameTimeError
 from rcon_poller.operations import OperationContext, UpsSnapshot
 from rcon_poller.rcon.backoff import BackoffPolicy
 from rcon_poller.rcon.client import RconConnectError, RconTimeout
 from rcon_poller.rcon.link import Endpoint, RconLink, RconUnavailable
-from rcon_poller.reconcile import RECONCILED_FLAG, Reconciler
+from rcon_poller.reconcile import Reconciler
 from rcon_poller.replies import UnexpectedReply
 from rcon_poller.sampler import Sample, Sampler
 from rcon_poller.settings import PollerSettings
@@ -264,7 +265,7 @@ class ServerWorker:
                 observed_at=now,
                 player=event.player,
                 data={"source": "rcon /players online"},
-                flags=(RECONCILED_FLAG,),
+                flags=(EventFlag.RECONCILED,),
             )
             log.info("presence_reconciled", server=self.tag, type=event.type, player=event.player)
             subject = self._topology.event_subject(self.tag, event.type)

@@ -37,6 +37,7 @@ from common.contracts.audit import AuditRecord, AuditResult
 from common.errors import InvalidMessage
 from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
+from common.vocabulary import SYSTEM_SERVER
 
 log = structlog.get_logger()
 
@@ -322,7 +323,7 @@ class CommandHandler:
             str(requested).strip().lower() if requested else (default or next(iter(config.servers)))
         )
         if server not in config.servers:
-            server = "_system"
+            server = SYSTEM_SERVER
         result = (
             AuditResult.REJECTED if refusal.title.endswith("Bad argument") else AuditResult.DENIED
         )
