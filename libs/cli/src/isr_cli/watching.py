@@ -13,21 +13,26 @@ from common.errors import InvalidMessage
 from common.runtime import connect_nats, install_stop_signals
 from common.settings import NatsSettings, PipelineSettings
 from common.topology import Topology
+from isr_cli.terminal import printable, printable_json
 
 _COLOURS = {"join": "32", "leave": "33", "chat": "36", "alert": "31", "kick": "35", "ban": "35"}
 
 
 def format_event(item: GameEvent | Alert, *, colour: bool) -> str:
-    """One human line for an event or alert (pure)."""
+    """One human line for an event or alert (pure).
+
+    Every field that came from the game is passed through :func:`printable`: a player's ANSI
+    escape or bidi override is shown, never obeyed.
+    """
     if isinstance(item, Alert):
         stamp = item.raised_at.strftime("%H:%M:%S")
-        text = f"{stamp} {item.server:<12} {'alert':<8} {item.summary}"
+        text = f"{stamp} {printable(item.server):<12} {'alert':<8} {printable(item.summary)}"
         kind = "alert"
     else:
         stamp = (item.ts or item.observed_at).strftime("%H:%M:%S")
         who = item.player or ""
         what = f"{who}: {item.message}" if item.message is not None else who
-        text = f"{stamp} {item.server:<12} {item.type:<8} {what}"
+        text = f"{stamp} {printable(item.server):<12} {printable(item.type):<8} {printable(what)}"
         kind = item.type
     code = _COLOURS.get(kind)
     return f"\033[{code}m{text}\033[0m" if colour and code else text
@@ -71,10 +76,14 @@ async def watch(*, server: str, replay: bool, as_json: bool, out: TextIO) -> Non
             try:
                 items = decode_events(data)
             except InvalidMessage as exc:
-                out.write(f"(undecodable event: {exc})\n")
+                out.write(f"(undecodable event: {printable(str(exc))})\n")
             else:
                 for item in items:  # an event batch is shown as its events, one per line
-                    line = item.to_json().decode() if as_json else format_event(item, colour=colour)
+                    line = (
+                        printable_json(item.to_json().decode())
+                        if as_json
+                        else format_event(item, colour=colour)
+                    )
                     out.write(line + "\n")
             out.flush()
     finally:
