@@ -5,6 +5,7 @@ Each test ends with the events stream holding exactly one event per event line, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -215,3 +216,34 @@ async def test_nats_server_restart_loses_nothing(tmp_path: Path, private_nats_se
     finally:
         codes = pipe.stop()
     assert codes == {"tailer": 0, "parser": 0}
+
+
+NATS_OUTAGE_S = 20.0
+"""Longer than any single request timeout in the tailer (the KV write gave up after ~15 s)."""
+
+
+async def test_tailer_rides_out_a_long_nats_outage(
+    tmp_path: Path, private_nats_server, nats_prefix
+):
+    """The tailer stays up through a NATS outage longer than its timeouts; no line lost or doubled."""
+    pipe = Pipeline(tmp_path, private_nats_server.url, nats_prefix)
+    pipe.log.write_text("")
+    pipe.start()
+    try:
+        _append(pipe.log, [join_line(i) for i in range(50)])
+        assert await pipe.events(50) == _expected(50)
+        private_nats_server.stop()
+        for i in range(50, 100, 10):
+            _append(pipe.log, [join_line(j) for j in range(i, i + 10)])
+            # The outage itself is what is tested: it has to last, so this waits on the clock.
+            await asyncio.sleep(NATS_OUTAGE_S / 5)
+        assert pipe.tailer.is_running(), pipe.tailer.output()[-3000:]
+        private_nats_server.start()
+
+        assert await pipe.events(100) == _expected(100)
+        raw = await pipe.raw_offsets()
+        assert len(raw) == len(set(raw)) == 100
+        assert pipe.tailer.is_running(), pipe.tailer.output()[-3000:]
+    finally:
+        codes = pipe.stop()
+    assert codes == {"tailer": 0, "parser": 0}, pipe.tailer.output()[-3000:]

@@ -193,7 +193,7 @@ async def run(settings: TailerSettings) -> None:
     async with ServiceRuntime(f"tailer-{settings.server}", settings.runtime) as rt:
         kv = await rt.js.key_value(rt.topology.bucket("offsets"))
         is_stdin = str(path) == "-"
-        store = None if is_stdin else KvCheckpointStore(kv)
+        store = None if is_stdin else KvCheckpointStore(kv, rt.stop)
         publisher = BatchPublisher(
             server=settings.server,
             js=rt.js,
