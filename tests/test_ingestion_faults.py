@@ -225,7 +225,7 @@ NATS_OUTAGE_S = 20.0
 async def test_tailer_rides_out_a_long_nats_outage(
     tmp_path: Path, private_nats_server, nats_prefix
 ):
-    """The tailer stays up through a NATS outage longer than its timeouts; no line lost or doubled."""
+    """The tailer lives through a NATS outage longer than its timeouts; nothing lost or doubled."""
     pipe = Pipeline(tmp_path, private_nats_server.url, nats_prefix)
     pipe.log.write_text("")
     pipe.start()

@@ -1,12 +1,12 @@
-"""Splitting bytes read from a log into whole lines (pure; no I/O).
+r"""Splitting bytes read from a log into whole lines (pure; no I/O).
 
 A read may end in the middle of a line (the writer has not finished it). :class:`LineSplitter`
 keeps that partial tail until its line end arrives, so a line is never published in two halves.
 
-Line ends are ``\\n``, ``\\r\\n`` and a lone ``\\r`` (a log written on Windows or edited on a
-Mac). A ``\\r`` that is the last byte read so far is held back with its line until the next
-byte shows whether a ``\\n`` follows, so a ``\\r\\n`` split across two reads is one line end,
-never a line and an empty line. (A file whose very last byte is a lone ``\\r`` therefore keeps
+Line ends are ``\n``, ``\r\n`` and a lone ``\r`` (a log written on Windows or edited on a
+Mac). A ``\r`` that is the last byte read so far is held back with its line until the next
+byte shows whether a ``\n`` follows, so a ``\r\n`` split across two reads is one line end,
+never a line and an empty line. (A file whose very last byte is a lone ``\r`` therefore keeps
 its last line back until more is written, or until :meth:`LineSplitter.finish` says the file
 is complete.) Invalid UTF-8 is replaced (never a crash), and a line longer than
 ``max_line_bytes`` is cut at that length and flagged; the rest of it up to its line end is
@@ -102,9 +102,7 @@ class LineSplitter:
         self._pending = rest
         consumed = len(data) - len(rest)
         if consumed:
-            self._tail = (self._tail + data[max(0, consumed - TAIL_BYTES) : consumed])[
-                -TAIL_BYTES:
-            ]
+            self._tail = (self._tail + data[max(0, consumed - TAIL_BYTES) : consumed])[-TAIL_BYTES:]
         return out
 
     def finish(self) -> list[Line]:
