@@ -33,6 +33,15 @@ def engine_line(i: int) -> str:
     return f"{i:8.3f} Verbose ModManager.cpp:554: noise {i}"
 
 
+def _copy_truncate(path: Path) -> Path:
+    """``cp console.log console.log.1 && : > console.log`` (the same inode, emptied)."""
+    copy = path.with_suffix(".log.1")
+    copy.write_bytes(path.read_bytes())
+    with path.open("r+b") as f:
+        f.truncate(0)
+    return copy
+
+
 def _append(path: Path, lines: list[str]) -> None:
     with path.open("a", encoding="utf-8") as f:
         f.writelines(line + "\n" for line in lines)
@@ -179,6 +188,46 @@ class TestIngestionFaults:
         _append(pipeline.log, [join_line(i) for i in range(100, 130)])
 
         assert await pipeline.events(130) == _expected(130)
+
+    async def test_copy_truncate_while_the_tailer_is_down(self, pipeline: Pipeline):
+        """Copy-truncate while the tailer is down, regrown past its checkpoint: nothing lost.
+
+        The lines written after the tailer stopped are read from the copy (console.log.1),
+        then the new content from its start.
+        """
+        pipeline.log.write_text("")
+        pipeline.start()
+        _append(pipeline.log, [join_line(i) for i in range(100)])
+        assert await pipeline.events(100) == _expected(100)
+        pipeline.tailer.kill()
+        _append(pipeline.log, [join_line(i) for i in range(100, 120)])
+        _copy_truncate(pipeline.log)
+        _append(pipeline.log, [join_line(i) for i in range(120, 320)])
+        assert pipeline.log.stat().st_size > pipeline.log.with_suffix(".log.1").stat().st_size
+        pipeline.tailer.start()
+
+        assert await pipeline.events(320) == _expected(320)
+        assert "tailer_finishing_rotated_copy" in pipeline.tailer.output()
+        assert "tailer_lines_possibly_lost" not in pipeline.tailer.output()
+
+    async def test_copy_truncate_while_down_without_a_copy_says_lines_may_be_lost(
+        self, pipeline: Pipeline
+    ):
+        """Without the copy the new content is still read whole, and the loss is logged."""
+        pipeline.log.write_text("")
+        pipeline.start()
+        _append(pipeline.log, [join_line(i) for i in range(100)])
+        assert await pipeline.events(100) == _expected(100)
+        pipeline.tailer.kill()
+        _append(pipeline.log, [join_line(i) for i in range(100, 120)])
+        _copy_truncate(pipeline.log).unlink()
+        _append(pipeline.log, [join_line(i) for i in range(120, 320)])
+        pipeline.tailer.start()
+
+        assert await pipeline.events(300) == _expected(100) + _expected(200, start=120)
+        await wait_for(
+            lambda: "tailer_lines_possibly_lost" in pipeline.tailer.output(), what="the warning"
+        )
 
     async def test_deleted_and_recreated_file(self, pipeline: Pipeline):
         """A log deleted and created again is followed from its new start."""
