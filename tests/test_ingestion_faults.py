@@ -5,6 +5,7 @@ Each test ends with the events stream holding exactly one event per event line, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -30,6 +31,15 @@ def join_line(i: int) -> str:
 def engine_line(i: int) -> str:
     """An engine line no pattern publishes."""
     return f"{i:8.3f} Verbose ModManager.cpp:554: noise {i}"
+
+
+def _copy_truncate(path: Path) -> Path:
+    """``cp console.log console.log.1 && : > console.log`` (the same inode, emptied)."""
+    copy = path.with_suffix(".log.1")
+    copy.write_bytes(path.read_bytes())
+    with path.open("r+b") as f:
+        f.truncate(0)
+    return copy
 
 
 def _append(path: Path, lines: list[str]) -> None:
@@ -179,6 +189,46 @@ class TestIngestionFaults:
 
         assert await pipeline.events(130) == _expected(130)
 
+    async def test_copy_truncate_while_the_tailer_is_down(self, pipeline: Pipeline):
+        """Copy-truncate while the tailer is down, regrown past its checkpoint: nothing lost.
+
+        The lines written after the tailer stopped are read from the copy (console.log.1),
+        then the new content from its start.
+        """
+        pipeline.log.write_text("")
+        pipeline.start()
+        _append(pipeline.log, [join_line(i) for i in range(100)])
+        assert await pipeline.events(100) == _expected(100)
+        pipeline.tailer.kill()
+        _append(pipeline.log, [join_line(i) for i in range(100, 120)])
+        _copy_truncate(pipeline.log)
+        _append(pipeline.log, [join_line(i) for i in range(120, 320)])
+        assert pipeline.log.stat().st_size > pipeline.log.with_suffix(".log.1").stat().st_size
+        pipeline.tailer.start()
+
+        assert await pipeline.events(320) == _expected(320)
+        assert "tailer_finishing_rotated_copy" in pipeline.tailer.output()
+        assert "tailer_lines_possibly_lost" not in pipeline.tailer.output()
+
+    async def test_copy_truncate_while_down_without_a_copy_says_lines_may_be_lost(
+        self, pipeline: Pipeline
+    ):
+        """Without the copy the new content is still read whole, and the loss is logged."""
+        pipeline.log.write_text("")
+        pipeline.start()
+        _append(pipeline.log, [join_line(i) for i in range(100)])
+        assert await pipeline.events(100) == _expected(100)
+        pipeline.tailer.kill()
+        _append(pipeline.log, [join_line(i) for i in range(100, 120)])
+        _copy_truncate(pipeline.log).unlink()
+        _append(pipeline.log, [join_line(i) for i in range(120, 320)])
+        pipeline.tailer.start()
+
+        assert await pipeline.events(300) == _expected(100) + _expected(200, start=120)
+        await wait_for(
+            lambda: "tailer_lines_possibly_lost" in pipeline.tailer.output(), what="the warning"
+        )
+
     async def test_deleted_and_recreated_file(self, pipeline: Pipeline):
         """A log deleted and created again is followed from its new start."""
         pipeline.log.write_text("")
@@ -215,3 +265,34 @@ async def test_nats_server_restart_loses_nothing(tmp_path: Path, private_nats_se
     finally:
         codes = pipe.stop()
     assert codes == {"tailer": 0, "parser": 0}
+
+
+NATS_OUTAGE_S = 20.0
+"""Longer than any single request timeout in the tailer (the KV write gave up after ~15 s)."""
+
+
+async def test_tailer_rides_out_a_long_nats_outage(
+    tmp_path: Path, private_nats_server, nats_prefix
+):
+    """The tailer lives through a NATS outage longer than its timeouts; nothing lost or doubled."""
+    pipe = Pipeline(tmp_path, private_nats_server.url, nats_prefix)
+    pipe.log.write_text("")
+    pipe.start()
+    try:
+        _append(pipe.log, [join_line(i) for i in range(50)])
+        assert await pipe.events(50) == _expected(50)
+        private_nats_server.stop()
+        for i in range(50, 100, 10):
+            _append(pipe.log, [join_line(j) for j in range(i, i + 10)])
+            # The outage itself is what is tested: it has to last, so this waits on the clock.
+            await asyncio.sleep(NATS_OUTAGE_S / 5)
+        assert pipe.tailer.is_running(), pipe.tailer.output()[-3000:]
+        private_nats_server.start()
+
+        assert await pipe.events(100) == _expected(100)
+        raw = await pipe.raw_offsets()
+        assert len(raw) == len(set(raw)) == 100
+        assert pipe.tailer.is_running(), pipe.tailer.output()[-3000:]
+    finally:
+        codes = pipe.stop()
+    assert codes == {"tailer": 0, "parser": 0}, pipe.tailer.output()[-3000:]

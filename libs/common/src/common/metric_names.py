@@ -12,6 +12,11 @@ class Metric(enum.StrEnum):
     """Counter: console-log lines read by the tailer."""
     BATCHES_PUBLISHED = "isr.tailer.batches_published"
     """Counter: raw batches acknowledged by JetStream."""
+    LINES_POSSIBLY_LOST = "isr.tailer.lines_possibly_lost"
+    """Counter: times unread log content may have been lost (its file was truncated or
+    copy-truncated, or deleted, before the tailer finished it, and no copy of it was found next
+    to the log); one per occasion, since how many lines the vanished bytes held is unknowable.
+    Attribute ``reason``: ``content_replaced`` or ``file_gone``."""
     LINES_PARSED = "isr.parser.lines"
     """Counter: lines the parser looked at."""
     LINES_UNMATCHED = "isr.parser.lines_unmatched"

@@ -169,7 +169,10 @@ class ServiceRuntime:
                 # drain() flushes pending publishes and acks before closing.
                 await asyncio.wait_for(self._nc.drain(), self.settings.shutdown_grace_s)
             if not self._nc.is_closed:
-                await self._nc.close()
+                # Stopping during a NATS outage: closing flushes into a lost transport and
+                # raises; there is nothing left to send, so the service still exits cleanly.
+                with contextlib.suppress(OSError, nats.errors.Error):
+                    await self._nc.close()
         await self.health.stop()
         self._otel_shutdown()
         log.info("service_stopped")

@@ -11,11 +11,18 @@ the events of a raw batch as batches whose ids depend on the raw batch's boundar
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal, Protocol
 
+import nats.errors
+import structlog
 from pydantic import BaseModel, ConfigDict
 
+from common.backoff import Backoff, sleep_until_stop
 from common.contracts import RawLineBatch
+from tailer.fingerprint import Fingerprint
+
+log = structlog.get_logger()
 
 
 class Checkpoint(BaseModel):
@@ -32,6 +39,10 @@ class Checkpoint(BaseModel):
     """How many files the tailer has followed for this server (starts at 0)."""
     offset: int
     """Every byte before this offset has been published."""
+    fingerprint: Fingerprint | None = None
+    """The content just before ``offset`` (at ``fingerprint.end``, which :func:`resume_from`
+    may leave behind ``offset``), so a file whose content was replaced under the same inode
+    is recognised. None in checkpoints written before fingerprints (they resume unchecked)."""
 
     @property
     def file_id(self) -> str:
@@ -57,10 +68,18 @@ class CheckpointStore(Protocol):
 
 
 class KvCheckpointStore:
-    """Checkpoints in a JetStream KV bucket."""
+    """Checkpoints in a JetStream KV bucket.
 
-    def __init__(self, kv: object) -> None:
+    :meth:`save` rides out a NATS outage of any length: a write that times out or is refused
+    (disconnected, JetStream not ready yet after a restart) is retried with backoff until it
+    is stored, or until ``stop`` is set — then the write is given up, which loses nothing: the
+    batches before it were acknowledged, and the next start resumes after the last of them
+    (:func:`resume_from`).
+    """
+
+    def __init__(self, kv: object, stop: asyncio.Event) -> None:
         self._kv = kv
+        self._stop = stop
 
     async def load(self, server: str) -> Checkpoint | None:
         from nats.js.errors import KeyNotFoundError  # noqa: PLC0415
@@ -74,7 +93,26 @@ class KvCheckpointStore:
         return Checkpoint.model_validate_json(entry.value)
 
     async def save(self, server: str, checkpoint: Checkpoint) -> None:
-        await self._kv.put(server, checkpoint.model_dump_json().encode())  # type: ignore[attr-defined]
+        value = checkpoint.model_dump_json().encode()
+        backoff = Backoff(initial_s=0.1, max_s=5.0)
+        while True:
+            try:
+                await self._kv.put(server, value)  # type: ignore[attr-defined]
+            except (TimeoutError, OSError, nats.errors.Error) as exc:
+                delay_s = backoff.next_delay_s()
+                log.warning(
+                    "tailer_checkpoint_write_failed",
+                    error=type(exc).__name__,
+                    retry_in_s=round(delay_s, 2),
+                    attempt=backoff.failures,
+                )
+                if await sleep_until_stop(self._stop, delay_s):
+                    log.info("tailer_checkpoint_write_given_up", offset=checkpoint.offset)
+                    return
+            else:
+                if backoff.failures:
+                    log.info("tailer_checkpoint_written", attempts=backoff.failures + 1)
+                return
 
 
 def resume_from(

@@ -19,7 +19,7 @@ from common.runtime import ServiceRuntime
 from common.telemetry import get_meter
 from common.topology import Topology
 from tailer.checkpoint import Checkpoint, CheckpointStore, KvCheckpointStore, resume_from
-from tailer.follower import Batch, LogFollower, StartPolicy
+from tailer.follower import Batch, LogFollower, PossibleLoss, StartPolicy
 from tailer.settings import TailerSettings
 from tailer.stdin_source import StdinSource, open_stdin
 from tailer.waker import Waker, make_waker
@@ -28,6 +28,9 @@ log = structlog.get_logger()
 _meter = get_meter(__name__)
 _lines_read = _meter.create_counter(Metric.LINES_READ, description="console-log lines read")
 _batches = _meter.create_counter(Metric.BATCHES_PUBLISHED, description="raw batches acknowledged")
+_possibly_lost = _meter.create_counter(
+    Metric.LINES_POSSIBLY_LOST, description="times unread log content may have been lost"
+)
 
 
 class BatchPublisher:
@@ -193,7 +196,7 @@ async def run(settings: TailerSettings) -> None:
     async with ServiceRuntime(f"tailer-{settings.server}", settings.runtime) as rt:
         kv = await rt.js.key_value(rt.topology.bucket("offsets"))
         is_stdin = str(path) == "-"
-        store = None if is_stdin else KvCheckpointStore(kv)
+        store = None if is_stdin else KvCheckpointStore(kv, rt.stop)
         publisher = BatchPublisher(
             server=settings.server,
             js=rt.js,
@@ -209,7 +212,13 @@ async def run(settings: TailerSettings) -> None:
             await store.load(settings.server),
             await last_published(rt.js, rt.topology, settings.server),
         )
-        follower = LogFollower(path, checkpoint=checkpoint, start=start)
+
+        def count_possible_loss(loss: PossibleLoss) -> None:
+            _possibly_lost.add(1, {"server": settings.server, "reason": loss.reason})
+
+        follower = LogFollower(
+            path, checkpoint=checkpoint, start=start, on_possible_loss=count_possible_loss
+        )
         tailer = Tailer(
             follower=follower,
             publisher=publisher,
