@@ -43,11 +43,7 @@ _DROPPED = frozenset({"Cf", "Cc", "Cs"})
 
 def _is_emoji_end(char: str) -> bool:
     """Whether ``char`` can end the emoji before a joiner."""
-    return (
-        char == _EMOJI_PRESENTATION
-        or ord(char) in _SKIN_TONES
-        or _is_symbol(char)
-    )
+    return char == _EMOJI_PRESENTATION or ord(char) in _SKIN_TONES or _is_symbol(char)
 
 
 def _is_symbol(char: str) -> bool:

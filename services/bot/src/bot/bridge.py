@@ -22,8 +22,8 @@ from nats.aio.client import Client as NatsClient
 from bot.ratelimit import SlidingWindowLog
 from bot.safety import truncate
 from common.config import IsrConfig, ServerConfig
-from common.invisible import strip_invisible
 from common.contracts import rcon
+from common.invisible import strip_invisible
 from common.topology import Topology
 
 log = structlog.get_logger()

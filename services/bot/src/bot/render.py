@@ -7,16 +7,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import re
-
 from bot.mentions import MentionedText, MentionResolver
 from bot.safety import hide_addresses, safe_text, truncate
-from common.invisible import strip_invisible
 from common.contracts import Alert, AlertType, GameEvent, MetricSample, Severity
+from common.invisible import strip_invisible
 
 MESSAGE_LIMIT = 2000
 """Characters in one message's content."""

@@ -1,8 +1,9 @@
-"""Factorio's engine lines, as the simulator writes them, through the shipped patterns and the bot.
+"""What the relay shows: Factorio's engine lines and players' spoofing characters.
 
-The lines are the real shapes (libs/simulator log_lines, from factorio-facts.md §5): the start-up
-preamble with the game and RCON bind addresses, saves, an engine error, a desync and the
-graceful stop on a signal (``Received SIGINT, shutting down`` then ``Quitting: signal.``).
+Engine lines go through the shipped patterns and the bot. They are the real shapes
+(libs/simulator log_lines, from factorio-facts.md §5): the start-up preamble with the game and
+RCON bind addresses, saves, an engine error, a desync and the graceful stop on a signal
+(``Received SIGINT, shutting down`` then ``Quitting: signal.``).
 """
 
 from __future__ import annotations
@@ -156,6 +157,65 @@ async def test_engine_lines_through_the_bot_reach_discord_worded_once(
     assert [bit for bit in SECRET_BITS if bit in text] == []
     assert text.count("shutting down") == 1
     assert "Server started" in text
+
+
+@pytest.mark.discord
+@pytest.mark.nats
+async def test_bidi_and_zero_width_characters_never_reach_discord(
+    tmp_path: Path, fake_discord: FakeDiscord, nats_server, nats_prefix: str
+):
+    """A chat line and a name with U+202E, U+202C, U+200D and U+FEFF arrive without them."""
+    config_dir = _config(tmp_path, {"default": DEFAULT})
+    chat = GameEvent(
+        id="alpha:f1:0",
+        server="alpha",
+        type="chat",
+        observed_at=STARTED,
+        player="ad\u200dmin\ufeff",
+        message="I am \u202eadmin\u202c, trust me \U0001f469\u200d\U0001f4bb",
+        raw="",
+    )
+    kick = GameEvent(
+        id="alpha:f1:100",
+        server="alpha",
+        type="kick",
+        observed_at=STARTED,
+        player="Eve\u202e",
+        message="spam\u2066ming\u2069",
+        data={"actor": "\u200bBob"},
+        raw="",
+    )
+    topology = Topology(nats_prefix)
+    async with running_bot(
+        fake_discord, nats_url=nats_server.url, prefix=nats_prefix, config_dir=config_dir
+    ):
+        nc = await nats.connect(nats_server.url)
+        try:
+            js = nc.jetstream()
+            await topology.ensure(js)
+            await publish_confirmed(
+                js,
+                [Outgoing(topology.event_subject(e.server, e.type), e.to_json(), e.id)
+                 for e in (chat, kick)],
+            )  # fmt: skip
+        finally:
+            await nc.close()
+        await fake_discord.wait_until(
+            lambda: "kicked" in _contents(fake_discord) + _embeds(fake_discord),
+            what="the kick",
+        )
+
+    posted = _contents(fake_discord) + _embeds(fake_discord)
+    spoofing = [f"U+{ord(c):04X}" for c in posted if c in "\u202e\u202c\ufeff\u2066\u2069"]
+    assert spoofing == []
+    assert "**admin**: I am admin, trust me \U0001f469\u200d\U0001f4bb" in posted
+    assert "**Eve** was kicked by Bob: spamming" in posted
+
+
+def _embeds(fake: FakeDiscord) -> str:
+    return "\n".join(
+        e.get("description", "") for m in fake.channel_messages(DEFAULT) for e in m["embeds"]
+    )
 
 
 def _contents(fake: FakeDiscord) -> str:
