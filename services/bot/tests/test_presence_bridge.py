@@ -29,3 +29,14 @@ class TestGameLine:
     def test_blank_messages_are_not_sent(self):
         """A message with nothing printable sends nothing."""
         assert game_line("[Discord]", "c", "\u200b\n", max_length=50) is None
+
+    def test_spoofing_characters_go_in_both_name_and_text(self):
+        """Bidi overrides and zero-width characters from Discord never reach the game."""
+        line = game_line(
+            "[Discord]",
+            "ca\u202erol\ufeff",
+            "hi \u2066there\u2069\u200d \U0001f469\u200d\U0001f4bb",
+            max_length=256,
+        )
+
+        assert line == "[Discord] carol: hi there \U0001f469\u200d\U0001f4bb"

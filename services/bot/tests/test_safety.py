@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.safety import ZWSP, escape_markdown, safe_text, truncate
+from bot.safety import ADDRESS_HIDDEN, ZWSP, escape_markdown, hide_addresses, safe_text, truncate
 
 
 class TestSafeText:
@@ -29,3 +29,23 @@ class TestSafeText:
     def test_truncate_keeps_short_text(self):
         """Text within the limit is unchanged."""
         assert truncate("abc", 3) == "abc"
+
+
+class TestSpoofingAndAddresses:
+    def test_safe_text_strips_bidi_overrides_and_zero_width_characters(self):
+        """Player text loses U+202E, U+202C, U+200D (between letters) and U+FEFF."""
+        assert safe_text("\ufeffad\u200dmin \u202egnp\u202c") == "admin gnp"
+
+    def test_addresses_and_ports_are_hidden(self):
+        """IPv4, IPv6, host:port, Factorio's IP ADDR wrapper and "port N" are replaced."""
+        text = hide_addresses(
+            "at IP ADDR:({127.0.0.1:57359}) 10.0.0.7:34197 [::1]:34197 fe80::1 "
+            "example.com:27015 port 4000"
+        )
+
+        assert text == f"at {' '.join([ADDRESS_HIDDEN] * 6)}"
+
+    def test_versions_times_and_source_files_are_not_addresses(self):
+        """2.0.77, 12:30:45, Main.cpp:839 and level::on_nth_tick stay as they are."""
+        text = "Factorio 2.0.77 at 12:30:45 Main.cpp:839 level::on_nth_tick(1) ratio 1:2"
+        assert hide_addresses(text) == text

@@ -94,7 +94,7 @@ GOLDEN: list[tuple[str, str | None, dict[str, str]]] = [
         {"player": "<server>", "message": "hello from probe"},
     ),
     ("  16.011 Received SIGINT, shutting down", "server_stopping", {"signal": "SIGINT"}),
-    ("  16.011 Quitting: signal.", "server_stopping", {"message": "signal"}),
+    ("  16.011 Quitting: signal.", "server_quitting", {"message": "signal"}),
     ("  16.030 Info MainLoop.cpp:448: Saving progress: 100.000000%", None, {}),
     ("  16.528 Goodbye", "server_stopped", {}),
 ]

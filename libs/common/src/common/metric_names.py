@@ -29,6 +29,9 @@ class Metric(enum.StrEnum):
     """Counter: rows inserted (duplicates skipped are not counted)."""
     BATCH_SECONDS = "isr.persistence.batch_seconds"
     """Histogram: time to write one batch, seconds."""
+    DISCORD_RATE_LIMITED = "isr.bot.discord_rate_limited"
+    """Counter: 429 answers from Discord (attributes ``scope``: global/user/shared/route, and
+    ``route``, e.g. ``POST /channels/{id}/messages``)."""
 
 
 class Span(enum.StrEnum):

@@ -3,7 +3,8 @@
 The line sent is ``<marker> <author>: <text>`` as plain console text (the ``chat`` operation,
 no Lua, so achievements stay enabled). Factorio logs it as ``[CHAT] <server>: [Discord] ...``;
 the parser flags such lines ``bridged`` and the relay never posts them back. Text is made
-single-line, stripped of control characters and mentions are shown by name, cut to
+single-line, stripped of control, bidi and zero-width characters by the same
+:func:`common.invisible.strip_invisible` the relay uses, and mentions are shown by name, cut to
 ``bridge.max_length`` and limited to ``bridge.rate`` messages per ``bridge.per_s`` per server.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import re
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,13 +23,13 @@ from bot.ratelimit import SlidingWindowLog
 from bot.safety import truncate
 from common.config import IsrConfig, ServerConfig
 from common.contracts import rcon
+from common.invisible import strip_invisible
 from common.topology import Topology
 
 log = structlog.get_logger()
 
 _MENTION = re.compile(r"<(@[!&]?|#)(\d+)>")
 _CUSTOM_EMOJI = re.compile(r"<a?:(\w+):\d+>")
-_FORBIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Cn", "Co"})
 
 
 def server_for_channel(config: IsrConfig, channel_id: int) -> tuple[str, ServerConfig] | None:
@@ -43,17 +43,16 @@ def server_for_channel(config: IsrConfig, channel_id: int) -> tuple[str, ServerC
 def game_line(marker: str, author: str, content: str, *, max_length: int) -> str | None:
     """The chat line for the game, or None when nothing printable is left.
 
-    Mentions become ``@user``/``@role``/``#channel`` words, custom emoji their name; control
-    and format characters go; newlines become spaces; a leading ``/`` can never occur (the
-    marker comes first).
+    Mentions become ``@user``/``@role``/``#channel`` words, custom emoji their name; control,
+    bidi and zero-width characters go (:func:`strip_invisible`); newlines become spaces; a
+    leading ``/`` can never occur (the marker comes first).
     """
-    text = _CUSTOM_EMOJI.sub(r":\1:", content)
+    text = _CUSTOM_EMOJI.sub(r":\1:", strip_invisible(content))
     text = _MENTION.sub(
         lambda m: "#channel" if m[1] == "#" else "@role" if m[1] == "@&" else "@user", text
     )
     text = " ".join(text.split())
-    text = "".join(c for c in text if unicodedata.category(c) not in _FORBIDDEN)
-    name = "".join(c for c in " ".join(author.split()) if unicodedata.category(c) not in _FORBIDDEN)
+    name = " ".join(strip_invisible(author).split())
     if not text:
         return None
     return truncate(f"{marker} {truncate(name, 32)}: {text}", max_length)

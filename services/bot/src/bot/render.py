@@ -7,13 +7,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.mentions import MentionedText, MentionResolver
-from bot.safety import safe_text, truncate
+from bot.safety import hide_addresses, safe_text, truncate
 from common.contracts import Alert, AlertType, GameEvent, MetricSample, Severity
+from common.invisible import strip_invisible
 
 MESSAGE_LIMIT = 2000
 """Characters in one message's content."""
@@ -98,6 +100,23 @@ PRIVATE_KINDS = frozenset({"whisper", "command"})
 """Kinds relayed only to a channel configured for exactly that kind (never to ``default``):
 whispers are private in game and ``[COMMAND]`` lines may hold Lua."""
 
+ADMIN_ENGINE_KINDS = frozenset(
+    {"server_hosting", "rcon_ready", "save_started", "save_finished", "server_quitting",
+     "engine_error"}
+)  # fmt: skip
+"""Engine kinds for admins, relayed only to a channel configured for exactly that kind (never
+to ``default``): hosting and RCON start-up, every autosave, the second line of a signal stop and
+engine or mod errors mean nothing to players. Start, stop and desync stay in ``default``."""
+
+PLAYER_TEXT_KINDS = frozenset({"chat", "shout", "whisper", "command"})
+"""Kinds whose ``message`` is a player's own words: shown as typed (escaped), never rewritten.
+Every other text the relay posts passes :func:`bot.safety.hide_addresses`."""
+
+_LINE_PREFIX = re.compile(
+    r"^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d |\s*\d+\.\d{3} )"  # date or seconds since start
+    r"(?:(?:Info|Warning|Error|Verbose|Debug) [\w.]+:\d+: )?"  # engine level and source file
+)
+
 _EMOJI = {
     "join": "👋",
     "leave": "🚪",
@@ -118,6 +137,9 @@ _EMOJI = {
     "server_start": "✅",
     "server_stopping": "🛑",
     "server_stopped": "⏹️",
+    "server_hosting": "🌐",
+    "rcon_ready": "🔌",
+    "server_quitting": "🛑",
     "save_started": "💾",
     "save_finished": "💾",
     "desync": "⚠️",
@@ -132,7 +154,17 @@ def _who(event: GameEvent) -> str:
 
 def _data(event: GameEvent, key: str) -> str:
     value = event.data.get(key)
-    return safe_text(str(value), limit=200) if value not in (None, "") else ""
+    return safe_text(hide_addresses(str(value)), limit=200) if value not in (None, "") else ""
+
+
+def _fallback(event: GameEvent) -> str:
+    """A custom pattern's line: its text without date, engine level or source file, no address."""
+    line = _LINE_PREFIX.sub("", strip_invisible(event.raw).strip())
+    return safe_text(hide_addresses(line or event.type), limit=300)
+
+
+def _in_brackets(text: str) -> str:
+    return f" ({text})" if text else ""
 
 
 def _sentence(event: GameEvent, text: str) -> str:  # noqa: PLR0911 - one wording per kind
@@ -172,13 +204,28 @@ def _sentence(event: GameEvent, text: str) -> str:  # noqa: PLR0911 - one wordin
             return f"{who} earned **{_data(event, 'achievement')}**"
         case "server_start":
             return f"Server started (Factorio {_data(event, 'version')})"
+        case "server_hosting":
+            return "Server is open for players"
+        case "rcon_ready":
+            return "RCON is ready"
+        case "save_started":
+            return f"Saving the map{_in_brackets(_data(event, 'save'))}"
+        case "save_finished":
+            return "Map saved"
+        case "desync":
+            return f"Multiplayer desync{_in_brackets(_data(event, 'to'))}"
         case "server_stopping":
-            return "Server is shutting down"
+            why = _data(event, "signal") or _data(event, "reason")
+            return f"Server is shutting down{_in_brackets(why)}"
+        case "server_quitting":
+            return f"Server is quitting{_in_brackets(_data(event, 'reason'))}"
         case "server_stopped":
             return "Server stopped"
+        case "engine_error" | "command_error":
+            return f"{_title(event)}: {text}" if text else _title(event)
         case _:
             parts = [p for p in (who, text) if p]
-            return ": ".join(parts) if parts else safe_text(event.raw or event.type, limit=300)
+            return ": ".join(parts) if parts else _fallback(event)
 
 
 def _title(event: GameEvent) -> str:
@@ -196,12 +243,15 @@ def render_event(
     """One event as a compact line or an embed; only chat-like text may ping (mentions.yml)."""
     text = ""
     mentioned = MentionedText("")
-    if event.message:
+    message = strip_invisible(event.message or "")
+    if event.type not in PLAYER_TEXT_KINDS:
+        message = hide_addresses(message)
+    if message:
         if mentions is not None and event.type in ("chat", "shout"):
-            mentioned = mentions.render(event.server, event.player, event.message, limit=TEXT_LIMIT)
+            mentioned = mentions.render(event.server, event.player, message, limit=TEXT_LIMIT)
             text = mentioned.text
         else:
-            text = safe_text(event.message, limit=TEXT_LIMIT)
+            text = safe_text(message, limit=TEXT_LIMIT)
     emoji = _EMOJI.get(event.type, "📝")
     sentence = _sentence(event, text)
     if as_embed:

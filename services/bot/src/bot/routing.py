@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.render import PRIVATE_KINDS
+from bot.render import ADMIN_ENGINE_KINDS, PRIVATE_KINDS
 from common.config import IsrConfig, ServerConfig
 from common.contracts import Alert, GameEvent
 from common.vocabulary import SYSTEM_SERVER
@@ -13,11 +13,12 @@ from common.vocabulary import SYSTEM_SERVER
 def event_channel(server: ServerConfig, event: GameEvent) -> int | None:
     """The pattern's ``channel`` if configured, else the kind's channel, else ``default``.
 
-    Private kinds (whispers, console commands) go only to a channel configured for them.
+    Private kinds (whispers, console commands) and the admin engine kinds (hosting, RCON start,
+    saves, engine errors) go only to a channel configured for them.
     """
     if event.channel and event.channel in server.channels:
         return server.channels[event.channel]
-    if event.type in PRIVATE_KINDS:
+    if event.type in PRIVATE_KINDS or event.type in ADMIN_ENGINE_KINDS:
         return server.channels.get(event.type)
     return server.channel_for(event.type)
 

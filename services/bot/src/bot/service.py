@@ -21,7 +21,7 @@ from nats.js.kv import KeyValue
 from bot.bridge import Bridge
 from bot.commands.handler import CommandHandler
 from bot.commands.table import command_tree
-from bot.discord import create_bot, create_message
+from bot.discord import create_bot, create_message, install_rate_guard
 from bot.mentions import MENTIONS_FILE, MentionResolver, MentionsConfig, load_mentions
 from bot.monitor import MetricsWatch, presence_loop, stats_loop
 from bot.relay import PostRejected, Relay
@@ -161,6 +161,7 @@ async def run(settings: BotSettings, *, stop: asyncio.Event | None = None) -> No
         if has_bridge:
             bot.subscribe(hikari.GuildMessageCreateEvent, bridge.on_message)
         await bot.start(check_for_updates=False)
+        install_rate_guard(bot)
         rt.health.add_check("discord", lambda: _check_discord(bot))
         try:
             if settings.register_commands:

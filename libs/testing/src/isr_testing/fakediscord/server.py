@@ -14,6 +14,9 @@ What it does, so tests can assert on what crossed the wire (never on mocks):
 - **Faults**: :meth:`FakeDiscord.inject` makes the next requests on a route answer 429 (with
   ``Retry-After`` and the ``X-RateLimit-*`` headers) or a 5xx, optionally *after* carrying out
   the request (the post exists but the client sees an error: what makes nonces necessary).
+  :meth:`FakeDiscord.limit_globally` is Discord's global rate limit: for a while every request
+  made with the bot token answers 429 with ``X-RateLimit-Global: true``, scope ``global`` and
+  the time left as ``retry_after`` (interaction callbacks and webhooks are exempt, as there).
 - **Gateway** at ``/gateway``: HELLO, heartbeat ACKs, IDENTIFY → READY whose
   ``resume_gateway_url`` points back here, dispatches with sequence numbers, RESUME → missed
   dispatches then RESUMED, op 7 RECONNECT, dropping the connection; every compression hikari can
@@ -66,6 +69,8 @@ class RecordedRequest:
     at: float
     """``time.monotonic()`` when it arrived."""
     status: int = 0
+    global_limited: bool = False
+    """Answered with a global 429 (:meth:`FakeDiscord.limit_globally`)."""
 
 
 @dataclass
@@ -147,6 +152,7 @@ class FakeDiscord:
         self.post_delay_s = 0.0
         """Extra time every message post takes (to make a burst last long enough to interrupt)."""
         self._faults: list[Fault] = []
+        self._global_until = 0.0
         self._sessions: dict[str, _Session] = {}
         self._session_ids = itertools.count(1)
         self._changed = asyncio.Event()
@@ -299,6 +305,31 @@ class FakeDiscord:
             Fault(method, re.compile(path_pattern), status, count, retry_after_s, after_effect)
         )
 
+    def limit_globally(self, retry_after_s: float) -> None:
+        """Answer every bot-token request with a global 429 for the next ``retry_after_s``."""
+        self._global_until = time.monotonic() + retry_after_s
+
+    def global_429s(self) -> list[RecordedRequest]:
+        """Every request answered with a global 429."""
+        return [r for r in self.requests if r.global_limited]
+
+    def _global_limit(self, headers: dict[str, str]) -> web.Response | None:
+        left_s = self._global_until - time.monotonic()
+        if left_s <= 0 or "Authorization" not in headers:
+            return None
+        body = {
+            "message": "You are being rate limited.",
+            "retry_after": round(left_s, 3),
+            "global": True,
+            "code": 0,
+        }
+        headers = {
+            "Retry-After": str(max(1, round(left_s))),
+            "X-RateLimit-Global": "true",
+            "X-RateLimit-Scope": "global",
+        }
+        return web.json_response(body, status=429, headers=headers)
+
     def _take_fault(self, method: str, path: str) -> Fault | None:
         for fault in self._faults:
             if fault.remaining > 0 and fault.method == method and fault.path.fullmatch(path):
@@ -346,6 +377,11 @@ class FakeDiscord:
         if self.post_delay_s and request.method == "POST" and sub.startswith("/channels/"):
             await asyncio.sleep(self.post_delay_s)  # simulated latency, not synchronisation
         try:
+            limited = self._global_limit(record.headers)
+            if limited is not None:
+                record.global_limited = True
+                record.status = limited.status
+                return limited
             fault = self._take_fault(request.method, sub)
             if fault is not None and not fault.after_effect:
                 response = self._fault_response(fault)
