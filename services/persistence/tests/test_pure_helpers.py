@@ -68,7 +68,7 @@ class TestFailures:
         assert not failures.is_poison(ConnectionRefusedError())
 
     def test_values_asyncpg_refuses_are_poison_not_an_outage(self):
-        """OverflowError and DataError from asyncpg mean the row is bad, not that Postgres is down."""
+        """OverflowError and DataError from asyncpg mean a bad row, not that Postgres is down."""
         refused = [OverflowError("int too big"), asyncpg.DataError("invalid input")]
 
         assert [failures.is_poison(e) for e in refused] == [True, True]
