@@ -1,4 +1,12 @@
-from common.errors import AckAction, AckDecision, InvalidMessage, TransientError, decide
+from common.backoff import Backoff
+from common.errors import (
+    AckAction,
+    AckDecision,
+    InvalidMessage,
+    RedeliveryPolicy,
+    TransientError,
+    decide,
+)
 from common.redaction import REDACTED, redact_text, redact_value, register_secret
 
 
@@ -7,13 +15,32 @@ class TestDecide:
         """No exception means ack."""
         assert decide(None) == AckDecision(AckAction.ACK)
 
-    def test_invalid_message_terminates(self):
-        """An invalid message is terminated, never redelivered."""
-        assert decide(InvalidMessage(subject="s", reason="r")).action is AckAction.TERM
+    def test_invalid_message_is_dead_lettered(self):
+        """An invalid message is dead-lettered with its reason, never redelivered."""
+        decision = decide(InvalidMessage(subject="s", reason="r"))
+
+        assert decision == AckDecision(AckAction.DEAD_LETTER, reason="r")
 
     def test_transient_error_naks_with_its_delay(self):
-        """A transient error is negatively acked with the delay it asks for."""
+        """A transient error is negatively acked with the delay it asks for (when longer)."""
         assert decide(TransientError("db down", delay_s=3)) == AckDecision(AckAction.NAK, 3)
+
+    def test_redelivery_delay_grows_with_the_delivery_count(self):
+        """The nak delay doubles per delivery (jitter aside) up to the policy's cap."""
+        policy = RedeliveryPolicy(backoff=Backoff(initial_s=1, max_s=8, jitter=0))
+
+        delays = [decide(RuntimeError(), delivered=n, policy=policy).delay_s for n in (1, 2, 5)]
+
+        assert delays == [1, 2, 8]
+
+    def test_last_delivery_is_dead_lettered_whatever_the_error(self):
+        """On the last allowed delivery even a transient failure is parked, not dropped."""
+        policy = RedeliveryPolicy(max_deliver=4)
+
+        decision = decide(TransientError("db down"), delivered=4, policy=policy)
+
+        assert decision.action is AckAction.DEAD_LETTER
+        assert decision.reason.startswith("still failing after 4 deliveries: TransientError")
 
     def test_unexpected_error_naks_with_a_delay(self):
         """An unexpected error is redelivered later, not spun on."""

@@ -30,8 +30,8 @@ async def _pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 def make_writer(cls: type[BatchWriter[Any]], pool: asyncpg.Pool, **kwargs: Any) -> Any:
-    """A writer on ``pool`` whose dead letters are not expected (no NATS in these tests)."""
-    return cls(pool, gate=DatabaseGate(pool), dead_letters=None, **kwargs)  # type: ignore[arg-type]
+    """A writer on ``pool`` (no NATS in these tests)."""
+    return cls(pool, gate=DatabaseGate(pool), **kwargs)
 
 
 async def store(writer: BatchWriter[Any], values: Sequence[Any]) -> None:

@@ -4,7 +4,6 @@ import asyncpg
 
 from common.contracts import AuditRecord, AuditResult, MetricSample
 from persistence import failures
-from persistence.dead_letters import dead_letter_headers
 from persistence.rows import AUDIT_COLUMNS, SAMPLE_COLUMNS, audit_row, sample_row
 
 NOW = datetime(2026, 11, 27, 12, tzinfo=UTC)
@@ -66,6 +65,13 @@ class TestFailures:
         assert failures.is_unavailable(ConnectionRefusedError())
         assert not failures.is_poison(ConnectionRefusedError())
 
+    def test_values_asyncpg_refuses_are_poison_not_an_outage(self):
+        """OverflowError and DataError from asyncpg mean a bad row, not that Postgres is down."""
+        refused = [OverflowError("int too big"), asyncpg.DataError("invalid input")]
+
+        assert [failures.is_poison(e) for e in refused] == [True, True]
+        assert [failures.is_unavailable(e) for e in refused] == [False, False]
+
     def test_missing_partition_is_not_poison(self):
         """A row whose partition was just dropped is retried, not dead-lettered."""
         exc = asyncpg.exceptions.CheckViolationError('no partition of relation "m" found for row')
@@ -74,10 +80,3 @@ class TestFailures:
         assert not failures.is_poison(exc)
 
 
-class TestDeadLetterHeaders:
-    def test_reason_is_one_line_and_the_id_is_stable(self):
-        """Dead-letter headers flatten the reason and derive the id from stream and sequence."""
-        headers = dead_letter_headers("isr.events.a.chat", "ISR_EVENTS", 12, "bad\r\nvalue")
-
-        assert headers["Isr-Dead-Letter-Reason"] == "bad value"
-        assert headers["Nats-Msg-Id"] == "persistence:ISR_EVENTS:12"

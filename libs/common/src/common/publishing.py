@@ -29,6 +29,7 @@ from nats.aio.subscription import Subscription
 from nats.js import JetStreamContext
 
 from common.backoff import Backoff
+from common.errors import PipelineError
 
 log = structlog.get_logger()
 
@@ -45,6 +46,36 @@ class Outgoing:
     payload: bytes
     msg_id: str
     """Value of ``Nats-Msg-Id``: the stable id of what the message carries."""
+
+
+_HEADER_OVERHEAD = 64
+"""Bytes of ``NATS/1.0`` and the ``Nats-Msg-Id`` header line around the id itself."""
+
+
+class PayloadTooLarge(PipelineError):
+    """A message is larger than the server accepts (``max_payload``); it is never retried."""
+
+    def __init__(self, subject: str, size: int, max_payload: int) -> None:
+        self.subject = subject
+        self.size = size
+        self.max_payload = max_payload
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return (
+            f"message for {self.subject} is {self.size} bytes, more than the server's "
+            f"max_payload of {self.max_payload}"
+        )
+
+
+def wire_size(message: Outgoing) -> int:
+    """Bytes the server counts against ``max_payload``: payload plus headers."""
+    return len(message.payload) + len(message.msg_id) + _HEADER_OVERHEAD
+
+
+def max_payload(js: JetStreamContext) -> int:
+    """The most bytes (payload and headers) of one message the connected server accepts."""
+    return int(js._nc.max_payload)  # noqa: SLF001
 
 
 @dataclass(slots=True)
@@ -88,7 +119,16 @@ class ConfirmedPublisher:
             group.done.set()
 
     async def publish(self, messages: Sequence[Outgoing], *, ack_timeout_s: float = 5.0) -> None:
-        """Publish every message; return once all are acknowledged (retrying as needed)."""
+        """Publish every message; return once all are acknowledged (retrying as needed).
+
+        Raises:
+            PayloadTooLarge: a message exceeds the server's ``max_payload`` (checked before
+                anything is sent: a retry could never succeed, so the caller must split it).
+        """
+        limit = self._nc.max_payload
+        for message in messages:
+            if wire_size(message) > limit:
+                raise PayloadTooLarge(message.subject, wire_size(message), limit)
         await self._ensure_subscription()
         for start in range(0, len(messages), WINDOW):
             await self._publish_window(messages[start : start + WINDOW], ack_timeout_s)

@@ -6,6 +6,7 @@ two tests — can share a nats-server without seeing each other's messages.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
     ConsumerConfig,
+    ConsumerInfo,
     DeliverPolicy,
     KeyValueConfig,
     RetentionPolicy,
@@ -44,6 +46,34 @@ class RetentionSettings:
     """The audit stream keeps records this long; the audit_log table keeps them for good."""
     duplicate_window_s: float = 300.0
     """JetStream drops a re-published ``Nats-Msg-Id`` within this window."""
+
+
+DEFAULT_ACK_WAIT_S = 5.0
+"""Ack wait of every durable consumer. The intake sends in-progress acks while it works on a
+message (every third of this), so only a crashed worker's messages wait it out."""
+DEFAULT_MAX_DELIVER = 20
+"""Deliveries a message gets at most; the intake dead-letters it on the last one."""
+BUCKETS = ("offsets", "user_context", "alert_state", "leases", "relay")
+"""Every KV bucket: tailer checkpoints, users' selected servers, alert state machines, RCON
+leases, and the bot relay's post intents."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerPolicy:
+    """The delivery settings of one durable consumer (each service's settings give them)."""
+
+    ack_wait_s: float = DEFAULT_ACK_WAIT_S
+    """Seconds JetStream waits for an ack (or in-progress) before it redelivers."""
+    max_deliver: int = DEFAULT_MAX_DELIVER
+    """Deliveries in all before the intake dead-letters a failing message (``-1``: unbounded)."""
+
+    def __post_init__(self) -> None:
+        if self.ack_wait_s <= 0:
+            msg = f"ack_wait_s must be positive, got {self.ack_wait_s}"
+            raise ValueError(msg)
+        if self.max_deliver == 0 or self.max_deliver < -1:
+            msg = f"max_deliver must be -1 (unbounded) or at least 1, got {self.max_deliver}"
+            raise ValueError(msg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,25 +176,33 @@ class Topology:
         ]
 
     # -- durable consumers ------------------------------------------------------------------
-    def consumer_config(self, durable: str, *, filter_subject: str | None = None) -> ConsumerConfig:
+    def consumer_config(
+        self,
+        durable: str,
+        *,
+        filter_subject: str | None = None,
+        policy: ConsumerPolicy | None = None,
+    ) -> ConsumerConfig:
         """A durable pull consumer with explicit acks, shared by every replica of a service."""
+        policy = policy or ConsumerPolicy()
         return ConsumerConfig(
             durable_name=_check_token(durable, "durable"),
             ack_policy=AckPolicy.EXPLICIT,
             deliver_policy=DeliverPolicy.ALL,
-            ack_wait=30.0,
+            ack_wait=policy.ack_wait_s,
+            max_deliver=policy.max_deliver,
             max_ack_pending=20_000,
             filter_subject=filter_subject,
         )
 
     # -- KV buckets -------------------------------------------------------------------------
     def bucket(self, name: str) -> str:
-        """Name of a KV bucket (``offsets``, ``user_context``, ``alert_state``, ``leases``)."""
+        """Name of a KV bucket (one of :data:`BUCKETS`)."""
         return f"{self.prefix}_{_check_token(name, 'bucket')}"
 
     def bucket_names(self) -> list[str]:
         """Every KV bucket the pipeline uses."""
-        return [self.bucket(n) for n in ("offsets", "user_context", "alert_state", "leases")]
+        return [self.bucket(n) for n in BUCKETS]
 
     # -- creation ---------------------------------------------------------------------------
     async def ensure(self, js: JetStreamContext) -> None:
@@ -182,15 +220,36 @@ class Topology:
                 await js.create_key_value(config=KeyValueConfig(bucket=bucket, history=1))
 
     async def ensure_consumer(
-        self, js: JetStreamContext, stream: str, durable: str, *, filter_subject: str | None = None
-    ) -> None:
-        """Create a durable consumer if it is missing (a no-op when it already exists)."""
+        self,
+        js: JetStreamContext,
+        stream: str,
+        durable: str,
+        *,
+        filter_subject: str | None = None,
+        policy: ConsumerPolicy | None = None,
+    ) -> ConsumerInfo:
+        """Create a durable consumer if it is missing; converge its ack wait and max deliver.
+
+        A consumer that exists keeps everything else it has; only ``ack_wait`` and
+        ``max_deliver`` (which JetStream lets a consumer change) are brought to ``policy``, so
+        durables made with the old 30 s / unbounded settings get the short ack wait and a
+        bound on redeliveries without losing their position.
+        """
+        policy = policy or ConsumerPolicy()
         try:
-            await js.consumer_info(stream, durable)
+            info = await js.consumer_info(stream, durable)
         except NotFoundError:
-            await js.add_consumer(
-                stream, config=self.consumer_config(durable, filter_subject=filter_subject)
-            )
+            config = self.consumer_config(durable, filter_subject=filter_subject, policy=policy)
+            created: ConsumerInfo = await js.add_consumer(stream, config=config)
+            return created
+        current = info.config
+        assert isinstance(info, ConsumerInfo)
+        if current.ack_wait == policy.ack_wait_s and current.max_deliver == policy.max_deliver:
+            return info
+        updated = dataclasses.replace(
+            current, ack_wait=policy.ack_wait_s, max_deliver=policy.max_deliver
+        )
+        return await js.add_consumer(stream, config=updated)
 
     async def missing_streams(self, js: JetStreamContext) -> list[str]:
         """Names of declared streams the server does not have (for readiness)."""

@@ -14,30 +14,28 @@ Guarantees, in arroyo's words-first style:
 - **Bursts are coalesced, never dropped**: whatever queued while a post was in flight (or while
   hikari waited out a 429) goes into the next message (:func:`bot.coalesce.take_post`).
 - **Outages wait.** A post that fails for a transient reason (5xx, connection) is retried with
-  backoff forever; held messages are kept alive with ``in_progress``; once ``max_buffered``
-  events are held (counting every event of an event batch) nothing more is fetched, the rest
-  wait in the stream. A post Discord rejects (4xx other than 429:
-  unknown channel, missing access) is logged as an error and its events are terminated, so one
-  misconfigured channel cannot stall the others.
+  backoff forever; the intake (:meth:`common.intake.Intake.run_held`) keeps held messages
+  alive with in-progress acks and naks them on stop; once ``max_buffered`` events are held
+  (counting every event of an event batch) nothing more is fetched, the rest wait in the
+  stream. A post Discord rejects (4xx other than 429: unknown channel, missing access) is
+  logged as an error and its messages are dead-lettered to ``<prefix>.dlq.bot`` (replayable
+  once the channel is fixed), so one misconfigured channel cannot stall the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import json
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-import nats.errors
 import structlog
-from nats.aio.msg import Msg
-from nats.js import JetStreamContext
+from nats.aio.client import Client as NatsClient
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
@@ -48,8 +46,11 @@ from bot.reorder import ReorderWindow, SortKey
 from bot.routing import alert_channels, event_channel, shared_channels
 from common.config import IsrConfig
 from common.contracts import Alert, EventBatch, GameEvent, decode_events_payload, events_in
+from common.dead_letters import DeadLetters
 from common.errors import InvalidMessage
+from common.intake import Held, Intake, PullOptions
 from common.internal_errors import report_internal_error
+from common.topology import ConsumerPolicy
 from common.vocabulary import EventFlag
 
 log = structlog.get_logger()
@@ -87,15 +88,23 @@ def make_nonce(*parts: object) -> str:
     return base64.b32encode(digest).decode().lower()[:NONCE_CHARS]
 
 
+Payload = GameEvent | EventBatch | Alert
+"""What the events stream carries."""
+
+
+def _decode(data: bytes, subject: str) -> Payload:
+    return decode_events_payload(data, subject=subject)
+
+
 class AckHandle:
     """One stream message that may feed several posts (an alert to several channels)."""
 
     def __init__(
-        self, msg: Msg, parts: int, on_settled: Callable[[AckHandle], None], key: str
+        self, held: Held[Payload], parts: int, on_settled: Callable[[AckHandle], None], key: str
     ) -> None:
         self.key = key
         """The event, batch or alert id (the relay's index of held messages)."""
-        self.msg = msg
+        self.held = held
         self.parts = parts
         self.left = parts
         self._on_settled = on_settled
@@ -105,16 +114,14 @@ class AckHandle:
         self.left -= 1
         if self.left == 0:
             self._on_settled(self)
-            with contextlib.suppress(Exception):
-                await self.msg.ack()
+            await self.held.ack()
 
-    async def reject(self) -> None:
-        """Discord refused it for good: terminate (it stays in the stream's history)."""
+    async def reject(self, reason: str) -> None:
+        """Discord refused it for good: dead-letter it (replayable once the channel is fixed)."""
         if self.left > 0:
             self.left = 0
             self._on_settled(self)
-            with contextlib.suppress(Exception):
-                await self.msg.term()
+            await self.held.fail(InvalidMessage(subject=self.held.msg.subject, reason=reason))
 
 
 @dataclass
@@ -174,10 +181,12 @@ class Relay:
 
     def __init__(
         self,
-        js: JetStreamContext,
+        nc: NatsClient,
+        dead_letters: DeadLetters,
         *,
         stream: str,
         durable: str,
+        consumer: ConsumerPolicy,
         poster: Poster,
         kv: KeyValue,
         config: Callable[[], IsrConfig],
@@ -186,13 +195,19 @@ class Relay:
         reorder_window_s: float,
         batch_size: int = 500,
         max_buffered: int = 2000,
-        ack_wait_s: float = 30.0,
         recovery_wait_s: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._js = js
-        self._stream = stream
-        self._durable = durable
+        self._intake: Intake[Payload] = Intake(
+            nc,
+            dead_letters,
+            stream=stream,
+            durable=durable,
+            decode=_decode,
+            consumer=consumer,
+            pull=PullOptions(batch_size=batch_size),
+            ready=self._has_room,
+        )
         self._poster = poster
         self._kv = kv
         self._config = config
@@ -201,7 +216,6 @@ class Relay:
         self._window: ReorderWindow[_Routed] = ReorderWindow(reorder_window_s)
         self._batch_size = batch_size
         self._max_buffered = max_buffered
-        self._ack_wait_s = ack_wait_s
         self._recovery_wait_s = recovery_wait_s
         self._clock = clock
         self._lanes: dict[tuple[str, int], Lane] = {}
@@ -219,22 +233,18 @@ class Relay:
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set; posts in flight finish, held events are nak'ed."""
         self._stop = stop
-        sub = await self._js.pull_subscribe_bind(self._durable, self._stream)
-        try:
-            async with asyncio.TaskGroup() as tasks:
-                self._tasks = tasks
-                tasks.create_task(self._fetch_loop(sub))
-                tasks.create_task(self._release_loop())
-                tasks.create_task(self._keepalive_loop())
-        finally:
-            self._tasks = None
-            for handle in list(self._held.values()):
-                with contextlib.suppress(Exception):
-                    await handle.msg.nak()
-            self._held.clear()
-            self._held_parts = 0
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
+        lanes_done = asyncio.Event()
+        async with asyncio.TaskGroup() as outer:
+            outer.create_task(self._intake.run_held(self._take, stop, until=lanes_done))
+            try:
+                async with asyncio.TaskGroup() as tasks:
+                    self._tasks = tasks
+                    tasks.create_task(self._release_loop())
+            finally:
+                self._tasks = None
+                lanes_done.set()
+        self._held.clear()
+        self._held_parts = 0
 
     async def _wait(self, event: asyncio.Event, timeout_s: float | None) -> None:
         stop_wait = asyncio.ensure_future(self._stop.wait())
@@ -248,38 +258,21 @@ class Relay:
             event_wait.cancel()
 
     # -- intake -----------------------------------------------------------------------------
-    async def _fetch_loop(self, sub: Any) -> None:
-        backoff_s = 0.1
-        while not self._stop.is_set():
+    async def _has_room(self, stop: asyncio.Event) -> int | None:
+        """The intake's ready hook: wait while ``max_buffered`` events are held."""
+        while not stop.is_set():
             room = self._max_buffered - self._held_parts
-            if room <= 0:
-                self._space.clear()
-                await self._wait(self._space, 1.0)
-                continue
-            try:
-                msgs = await self._fetch(sub, min(self._batch_size, room))
-            except (nats.errors.TimeoutError, TimeoutError):
-                continue
-            except Exception as exc:
-                log.warning("relay_fetch_failed", error=repr(exc))
-                await self._wait(asyncio.Event(), backoff_s)
-                backoff_s = min(backoff_s * 2, 5.0)
-                continue
-            backoff_s = 0.1
-            now = self._clock()
-            for msg in msgs:
-                await self._accept(msg, now)
-            self._wake_release.set()
+            if room > 0:
+                return min(self._batch_size, room)
+            self._space.clear()
+            await self._wait(self._space, 1.0)
+        return None
 
-    @staticmethod
-    async def _fetch(sub: Any, count: int) -> list[Msg]:
-        # nats-py's fetch(n) holds the pull open until n messages arrived; wait for one, then
-        # take only what is already there (as common.consumer does).
-        msgs: list[Msg] = await sub.fetch(1, timeout=0.5)
-        if count > 1:
-            with contextlib.suppress(nats.errors.TimeoutError, TimeoutError):
-                msgs += await sub.fetch(count - 1, timeout=0.01)
-        return msgs
+    async def _take(self, batch: Sequence[Held[Payload]]) -> None:
+        now = self._clock()
+        for held in batch:
+            await self._accept(held, now)
+        self._wake_release.set()
 
     def _settled(self, handle: AckHandle) -> None:
         if self._held.get(handle.key) is handle:
@@ -287,24 +280,20 @@ class Relay:
             self._held_parts -= handle.parts
         self._space.set()
 
-    async def _accept(self, msg: Msg, now: float) -> None:
-        try:
-            payload = decode_events_payload(msg.data, subject=msg.subject)
-        except InvalidMessage as exc:
-            log.error("message_terminated", subject=msg.subject, reason=str(exc))
-            await msg.term()
-            return
+    async def _accept(self, held: Held[Payload], now: float) -> None:
+        payload = held.value
         if payload.id in self._held:
-            return  # a redelivery of what we still hold; the first copy will be acked
+            held.forget()  # a redelivery of what we still hold; the first copy will be acked
+            return
         config = self._config()
         if isinstance(payload, GameEvent | EventBatch):
             routes = [(event, self._event_channel(config, event)) for event in events_in(payload)]
             wanted = [(event, channel) for event, channel in routes if channel is not None]
             if not wanted:
-                await msg.ack()
+                await held.ack()
                 return
             # One handle for the message: it is acked once every event it carries was posted.
-            handle = AckHandle(msg, len(wanted), self._settled, payload.id)
+            handle = AckHandle(held, len(wanted), self._settled, payload.id)
             self._hold(handle)
             for event, channel in wanted:
                 key = event.source.sort_key() if event.source else None
@@ -316,9 +305,9 @@ class Relay:
             return
         channels = alert_channels(config, payload)
         if not channels:
-            await msg.ack()
+            await held.ack()
             return
-        handle = AckHandle(msg, len(channels), self._settled, payload.id)
+        handle = AckHandle(held, len(channels), self._settled, payload.id)
         self._hold(handle)
         for channel in channels:
             routed = _Routed(handle, payload.server, channel, None, payload.id, payload)
@@ -368,14 +357,6 @@ class Relay:
             self._tasks.create_task(self._lane_loop(lane))
         lane.queue.append(_Pending(routed.handle, routed.event_id, routed.key, item))
         lane.wake.set()
-
-    async def _keepalive_loop(self) -> None:
-        # Held messages (waiting out an outage) must not be redelivered meanwhile.
-        while not self._stop.is_set():
-            await self._wait(asyncio.Event(), self._ack_wait_s / 3)
-            for handle in list(self._held.values()):
-                with contextlib.suppress(Exception):
-                    await handle.msg.in_progress()
 
     # -- lanes ------------------------------------------------------------------------------
     async def _lane_loop(self, lane: Lane) -> None:
@@ -497,7 +478,7 @@ class Relay:
                 log.error("relay_post_rejected", lane=lane.key, error=str(exc), events=len(members))
                 for member in members:
                     lane.queue.popleft()
-                    await member.handle.reject()
+                    await member.handle.reject(str(exc))
                 self._advance(lane, members, is_keyed)
                 return
             except Exception as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import math
 import sys
@@ -28,13 +27,13 @@ from bot.relay import PostRejected, Relay
 from bot.render import Post
 from bot.settings import BotSettings
 from common.config import ConfigWatcher, IsrConfig, load_config
+from common.dead_letters import DeadLetters
 from common.runtime import ServiceRuntime
-from common.topology import Topology
 
 log = structlog.get_logger()
 
 RELAY_BUCKET = "relay"
-"""KV bucket of the relay's per-lane post intents (owned by the bot)."""
+"""KV bucket of the relay's per-lane post intents (owned by the bot; in topology.BUCKETS)."""
 
 
 class _Holder:
@@ -50,16 +49,6 @@ async def _bucket(js: JetStreamContext, name: str) -> KeyValue:
         return await js.key_value(name)
     except (NotFoundError, BadRequestError):
         return await js.create_key_value(config=KeyValueConfig(bucket=name, history=1))
-
-
-async def _ensure_consumer(js: JetStreamContext, topology: Topology, settings: BotSettings) -> None:
-    try:
-        await js.consumer_info(topology.events_stream, settings.durable)
-    except NotFoundError:
-        config = dataclasses.replace(
-            topology.consumer_config(settings.durable), ack_wait=settings.ack_wait_s
-        )
-        await js.add_consumer(topology.events_stream, config=config)
 
 
 def _poster(bot: hikari.GatewayBot) -> object:
@@ -137,7 +126,9 @@ async def run(settings: BotSettings, *, stop: asyncio.Event | None = None) -> No
         topo = rt.topology
         relay_kv = await _bucket(rt.js, topo.bucket(RELAY_BUCKET))
         user_context = await _bucket(rt.js, topo.bucket("user_context"))
-        await _ensure_consumer(rt.js, topo, settings)
+        await topo.ensure_consumer(
+            rt.js, topo.events_stream, settings.durable, policy=settings.consumer
+        )
         has_bridge = any(s.bridge.enabled for s in holder.config.servers.values())
         bot = create_bot(settings, token=token, bridge=has_bridge)
         watch = MetricsWatch()
@@ -179,9 +170,11 @@ async def run(settings: BotSettings, *, stop: asyncio.Event | None = None) -> No
 
             poster = _poster(bot)
             relay = Relay(
-                rt.js,
+                rt.nc,
+                DeadLetters(rt.js, topo, "bot"),
                 stream=topo.events_stream,
                 durable=settings.durable,
+                consumer=settings.consumer,
                 poster=poster,  # type: ignore[arg-type]
                 kv=relay_kv,
                 config=lambda: holder.config,
@@ -190,7 +183,6 @@ async def run(settings: BotSettings, *, stop: asyncio.Event | None = None) -> No
                 reorder_window_s=settings.reorder_window_s,
                 batch_size=settings.batch_size,
                 max_buffered=settings.max_buffered,
-                ack_wait_s=settings.ack_wait_s,
                 recovery_wait_s=settings.recovery_wait_s,
             )
 

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.render import DEFAULT_EMBED_KINDS
 from common.redaction import register_secret
 from common.settings import RuntimeSettings
+from common.topology import DEFAULT_ACK_WAIT_S, DEFAULT_MAX_DELIVER, ConsumerPolicy
 
 DISCORD_API_URL = "https://discord.com/api/v10"
 
@@ -75,8 +76,11 @@ class BotSettings(BaseSettings):
     """How long an event waits for earlier events of its server (several parser workers)."""
     max_buffered: int = Field(default=2000, gt=0)
     """Events held in memory at most; beyond that they wait in the stream."""
-    ack_wait_s: float = Field(default=30.0, gt=0)
-    """Ack wait of the bot's durable consumer (redelivery after a crash takes this long)."""
+    ack_wait_s: float = Field(default=DEFAULT_ACK_WAIT_S, gt=0)
+    """Ack wait of the bot's durable consumer (redelivery after a crash takes this long);
+    held events are kept alive with in-progress acks meanwhile."""
+    max_deliver: int = Field(default=DEFAULT_MAX_DELIVER, ge=-1)
+    """Deliveries of an event before it is dead-lettered (``ISR_BOT_MAX_DELIVER``)."""
     recovery_wait_s: float = Field(default=5.0, gt=0)
     """After a restart, how long to wait for every event of an interrupted post."""
     embed_kinds: Annotated[frozenset[str], NoDecode] = DEFAULT_EMBED_KINDS
@@ -86,6 +90,11 @@ class BotSettings(BaseSettings):
     """How long a command waits for the RCON poller or the query API."""
     register_commands: bool = True
     """Register the slash commands in every guild of ``discord.guild_ids`` at start."""
+
+    @property
+    def consumer(self) -> ConsumerPolicy:
+        """The durable's delivery settings."""
+        return ConsumerPolicy(ack_wait_s=self.ack_wait_s, max_deliver=self.max_deliver)
 
     @field_validator("embed_kinds", mode="before")
     @classmethod

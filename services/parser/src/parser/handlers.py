@@ -10,14 +10,15 @@ import structlog
 from nats.js import JetStreamContext
 
 from common.config.errors import ConfigIssue
-from common.consumer import Delivery
 from common.contracts import Alert, AlertType, RawLineBatch, Severity
+from common.errors import InvalidMessage
+from common.intake import Delivery
 from common.metric_names import Metric
-from common.publishing import Outgoing, publish_confirmed
+from common.publishing import Outgoing, max_payload, publish_confirmed, wire_size
 from common.telemetry import get_meter
 from common.topology import Topology
 from common.vocabulary import SYSTEM_SERVER
-from parser.events import events_from_batch, pack_events
+from parser.events import MAX_BATCH_BYTES, events_from_batch, pack_events
 from parser.reloader import PatternHolder
 
 log = structlog.get_logger()
@@ -25,6 +26,9 @@ _meter = get_meter(__name__)
 _lines = _meter.create_counter(Metric.LINES_PARSED, description="lines looked at")
 _unmatched = _meter.create_counter(Metric.LINES_UNMATCHED, description="lines no pattern matched")
 _published = _meter.create_counter(Metric.EVENTS_PUBLISHED, description="events acknowledged")
+
+_BATCH_HEADROOM = 1024
+"""Bytes an event batch's wrapper and headers may add to its events (pack_events' budget)."""
 
 
 class ParseHandler:
@@ -57,24 +61,50 @@ class ParseHandler:
     ) -> Mapping[int, BaseException] | None:
         now = datetime.now(UTC)
         patterns = self._holder.current
+        limit = max_payload(self._js)
+        max_bytes = min(MAX_BATCH_BYTES, limit - _BATCH_HEADROOM)
         outgoing: list[Outgoing] = []
+        failures: dict[int, BaseException] = {}
         lines = unmatched = published = 0
-        for delivery in deliveries:
+        for index, delivery in enumerate(deliveries):
             batch = delivery.value
-            events, missed = events_from_batch(
-                batch, patterns, observed_at=now, bridge_marker=self._bridge_marker
-            )
+            try:
+                events, missed = events_from_batch(
+                    batch, patterns, observed_at=now, bridge_marker=self._bridge_marker
+                )
+                messages = pack_events(
+                    events, max_events=self._event_batch_max, max_bytes=max_bytes
+                )
+                mine = [
+                    Outgoing(self._topology.event_subject(m.server, m.type), m.payload, m.msg_id)
+                    for m in messages
+                ]
+            except Exception as exc:  # this raw batch alone; its neighbours are published
+                failures[index] = exc
+                continue
+            # An event alone larger than the server takes can never be published: the raw
+            # batch is dead-lettered naming it, and its other events still go out.
+            too_large = [o for o in mine if wire_size(o) > limit]
+            if too_large:
+                failures[index] = InvalidMessage(
+                    subject=delivery.msg.subject,
+                    reason="; ".join(
+                        f"event message {o.msg_id} is {wire_size(o)} bytes, more than the "
+                        f"server's max_payload of {limit}"
+                        for o in too_large[:3]
+                    ),
+                )
+            outgoing.extend(o for o in mine if wire_size(o) <= limit)
             lines += len(batch.lines)
             unmatched += missed
-            for message in pack_events(events, max_events=self._event_batch_max):
-                subject = self._topology.event_subject(message.server, message.type)
-                outgoing.append(Outgoing(subject, message.payload, message.msg_id))
-                published += message.count
+            published += sum(
+                m.count for m, o in zip(messages, mine, strict=True) if o not in too_large
+            )
         await publish_confirmed(self._js, outgoing)
         _lines.add(lines)
         _unmatched.add(unmatched)
         _published.add(published)
-        return None
+        return failures or None
 
 
 def invalid_patterns_alert(issues: Sequence[ConfigIssue], *, now: datetime) -> Alert:

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import structlog
 
 from common.config.errors import ConfigError, ConfigIssue
-from common.consumer import BatchConsumer
 from common.contracts import RawLineBatch
+from common.dead_letters import DeadLetters
+from common.intake import Intake, PullOptions
 from common.runtime import ServiceRuntime
 from parser.handlers import ParseHandler, invalid_patterns_alert, publish_alert
 from parser.patterns.loader import load_patterns
@@ -49,25 +50,27 @@ async def run(settings: ParserSettings) -> None:
             on_invalid=on_invalid,
             interval_s=settings.reload_interval_s,
         )
-        await topo.ensure_consumer(rt.js, topo.raw_stream, settings.durable)
-        consumer = BatchConsumer(
-            rt.js,
+        await topo.ensure_consumer(
+            rt.js, topo.raw_stream, settings.durable, policy=settings.consumer
+        )
+        intake = Intake(
+            rt.nc,
+            DeadLetters(rt.js, topo, "parser"),
             stream=topo.raw_stream,
             durable=settings.durable,
             decode=_decode,
-            handler=ParseHandler(
-                rt.js,
-                topo,
-                holder,
-                bridge_marker=settings.runtime.pipeline.bridge_marker,
-                event_batch_max=settings.event_batch_max,
-            ),
-            service="parser",
-            batch_size=settings.batch_size,
+            consumer=settings.consumer,
+            # Several pull loops per process: while one waits for its events' acknowledgements
+            # the next batch is already being parsed (the CPU would idle otherwise).
+            pull=PullOptions(batch_size=settings.batch_size, loops=settings.concurrency),
+        )
+        handler = ParseHandler(
+            rt.js,
+            topo,
+            holder,
+            bridge_marker=settings.runtime.pipeline.bridge_marker,
+            event_batch_max=settings.event_batch_max,
         )
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(reloader.run(rt.stop))
-            # Several pull loops per process: while one waits for its events' acknowledgements
-            # the next batch is already being parsed (the CPU would idle otherwise).
-            for _ in range(settings.concurrency):
-                tasks.create_task(consumer.run(rt.stop))
+            tasks.create_task(intake.run(handler, rt.stop))

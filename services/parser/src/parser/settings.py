@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from common.settings import RuntimeSettings
+from common.topology import DEFAULT_ACK_WAIT_S, DEFAULT_MAX_DELIVER, ConsumerPolicy
 
 
 class ParserSettings(BaseSettings):
@@ -28,10 +29,20 @@ class ParserSettings(BaseSettings):
     own message, for consumers of ``isr.events.>`` that do not read batches."""
     durable: str = "parser"
     """Name of the durable consumer all workers share."""
+    ack_wait_s: float = Field(default=DEFAULT_ACK_WAIT_S, gt=0)
+    """Ack wait of the durable (``ISR_PARSER_ACK_WAIT_S``): how late a crashed worker's raw
+    batches are redelivered. Workers send in-progress acks while they work on a batch."""
+    max_deliver: int = Field(default=DEFAULT_MAX_DELIVER, ge=-1)
+    """Deliveries of a raw batch before it is dead-lettered (``ISR_PARSER_MAX_DELIVER``)."""
     packs: Annotated[tuple[str, ...], NoDecode] = ("vanilla", "engine")
     """Shipped pattern packs, comma-separated (``ISR_PARSER_PACKS=vanilla,engine,mods``)."""
     reload_interval_s: float = Field(default=0.5, gt=0)
     """How often the pattern files are checked for changes."""
+
+    @property
+    def consumer(self) -> ConsumerPolicy:
+        """The durable's delivery settings."""
+        return ConsumerPolicy(ack_wait_s=self.ack_wait_s, max_deliver=self.max_deliver)
 
     @field_validator("packs", mode="before")
     @classmethod

@@ -22,7 +22,7 @@ _NO_PARTITION = "no partition of relation"
 
 def is_unavailable(exc: BaseException) -> bool:
     """True when the database could not be reached or went away (retry after a backoff)."""
-    return isinstance(exc, _UNAVAILABLE)
+    return isinstance(exc, _UNAVAILABLE) and not is_poison(exc)
 
 
 def is_missing_partition(exc: BaseException) -> bool:
@@ -31,7 +31,15 @@ def is_missing_partition(exc: BaseException) -> bool:
 
 
 def is_poison(exc: BaseException) -> bool:
-    """True when the rows themselves are at fault (a NUL byte, an out-of-range number...)."""
+    """True when the rows themselves are at fault (a NUL byte, an out-of-range number...).
+
+    Besides SQLSTATE classes Postgres returns, asyncpg refuses some values before they are
+    sent: ``OverflowError`` (an integer beyond the column's width) and ``DataError`` (a value
+    of the wrong shape for its column; an ``InterfaceError`` subclass, so this is checked
+    before :func:`is_unavailable`).
+    """
+    if isinstance(exc, OverflowError | asyncpg.DataError):
+        return True
     if not isinstance(exc, asyncpg.PostgresError) or is_missing_partition(exc):
         return False
     sqlstate = getattr(exc, "sqlstate", None) or ""

@@ -76,6 +76,10 @@ class DatabaseGate:
                 else:
                     self._down_reason = reason
 
+    async def ready(self, stop: asyncio.Event) -> None:
+        """The intake's ``ready`` hook: fetch nothing while the database is down."""
+        await self.wait_until_up(stop)
+
     async def readiness(self) -> str | None:
         """The ``database`` readiness check: the known outage, or a fresh probe."""
         if self._down_reason is not None:

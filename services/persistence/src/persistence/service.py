@@ -14,15 +14,15 @@ import asyncpg
 import structlog
 
 from common.backoff import Backoff, sleep_until_stop
-from common.consumer import BatchConsumer
 from common.contracts import AuditRecord, MetricSample
+from common.dead_letters import DeadLetters
+from common.intake import Intake, PullOptions
 from common.runtime import ServiceRuntime
 from persistence import failures
 from persistence.audit_writer import AuditWriter
-from persistence.dead_letters import DeadLetters
 from persistence.gate import DatabaseGate
+from persistence.gc_tuning import tune_gc
 from persistence.history import query_functions
-from persistence.intake import PullLoop, tune_gc
 from persistence.maintenance import run_maintenance
 from persistence.metrics_writer import MetricsWriter
 from persistence.migrations import migrate
@@ -30,7 +30,7 @@ from persistence.partition_store import PartitionKeeper
 from persistence.query_api import QueryHandler, QueryServer
 from persistence.settings import PersistenceSettings
 from persistence.writer import EventWriter, decode_for_writer, prepare_connection
-from persistence.writing import BatchWriter, tolerant
+from persistence.writing import BatchWriter
 
 log = structlog.get_logger()
 
@@ -86,11 +86,10 @@ async def run(settings: PersistenceSettings) -> None:
             gate = DatabaseGate(pool, max_delay_s=settings.retry_max_s)
             rt.health.add_check("database", gate.readiness)
             topo = rt.topology
-            dead_letters = DeadLetters(rt.js, topo)
+            dead_letters = DeadLetters(rt.js, topo, "persistence")
             partitions = PartitionKeeper()
             common_args: dict[str, Any] = {
                 "gate": gate,
-                "dead_letters": dead_letters,
                 "write_timeout_s": settings.write_timeout_s,
             }
             streams: list[tuple[str, str, Callable[[bytes, str], Any], BatchWriter[Any], int]] = [
@@ -132,27 +131,22 @@ async def run(settings: PersistenceSettings) -> None:
                 tasks.create_task(query_server.run(rt.stop))
                 tasks.create_task(run_maintenance(pool, settings.retention, partitions, rt.stop))
                 for stream, durable, decode, writer, concurrency in streams:
-                    await topo.ensure_consumer(rt.js, stream, durable)
-                    consumer: BatchConsumer[Any] = BatchConsumer(
-                        rt.js,
+                    await topo.ensure_consumer(rt.js, stream, durable, policy=settings.consumer)
+                    intake: Intake[Any] = Intake(
+                        rt.nc,
+                        dead_letters,
                         stream=stream,
                         durable=durable,
-                        decode=tolerant(decode),
-                        handler=writer,
-                        service="persistence",
-                        batch_size=settings.batch_size,
-                    )
-                    for _ in range(concurrency):
-                        loop = PullLoop(
-                            rt.nc,
-                            consumer,
-                            stream=stream,
-                            durable=durable,
-                            gate=gate,
+                        decode=decode,
+                        consumer=settings.consumer,
+                        pull=PullOptions(
                             batch_size=settings.batch_size,
                             max_bytes=settings.batch_max_bytes,
-                        )
-                        tasks.create_task(loop.run(rt.stop))
+                            loops=concurrency,
+                        ),
+                        ready=gate.ready,
+                    )
+                    tasks.create_task(intake.run(writer, rt.stop))
         finally:
             await pool.close()
 

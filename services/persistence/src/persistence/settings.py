@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.settings import PostgresSettings, RuntimeSettings
+from common.topology import DEFAULT_ACK_WAIT_S, DEFAULT_MAX_DELIVER, ConsumerPolicy
 
 
 class TableRetentionSettings(BaseSettings):
@@ -62,6 +63,11 @@ class PersistenceSettings(BaseSettings):
     """Durable consumer on the metrics stream."""
     audit_durable: str = "persistence-audit"
     """Durable consumer on the audit stream."""
+    ack_wait_s: float = Field(default=DEFAULT_ACK_WAIT_S, gt=0)
+    """Ack wait of the three durables (``ISR_PERSISTENCE_ACK_WAIT_S``): how late a crashed
+    replica's batch is redelivered. In-progress acks keep a slow commit's batch alive."""
+    max_deliver: int = Field(default=DEFAULT_MAX_DELIVER, ge=-1)
+    """Deliveries of a message before it is dead-lettered (``ISR_PERSISTENCE_MAX_DELIVER``)."""
     queue_group: str = "persistence"
     """Queue group of the query API: each request is answered by one replica."""
     query_timeout_s: float = Field(default=5.0, gt=0)
@@ -74,3 +80,8 @@ class PersistenceSettings(BaseSettings):
     """Longest one batch write may take before it counts as a database failure."""
     retry_max_s: float = Field(default=30.0, gt=0)
     """Longest pause between retries while Postgres is unreachable."""
+
+    @property
+    def consumer(self) -> ConsumerPolicy:
+        """The durables' delivery settings."""
+        return ConsumerPolicy(ack_wait_s=self.ack_wait_s, max_deliver=self.max_deliver)

@@ -1,24 +1,24 @@
-"""What every table writer shares: decoding that never raises, poison isolation, dead letters.
+"""What every table writer shares: poison isolation down to the row, and transient failures.
 
-A writer is the handler of a :class:`~common.consumer.BatchConsumer`. A message decodes to one
-value, or to :class:`Several` (a batch of events carries many); the rows of a batch of
-messages are written together. For each batch it
+A writer is the batch handler of a :class:`common.intake.Intake` (settled when it returns).
+A message decodes to one value, or to :class:`Several` (a batch of events carries many); the
+rows of a batch of messages are written together. For each batch it
 
-1. parks every payload that did not decode on the dead-letter subject (a message whose only
-   fault is some of the values it carries is parked once, naming them, after the rest of its
-   values were written);
+1. reports every value that did not decode as poison of its message (a message whose only
+   fault is some of the values it carries is reported once, naming them, after the rest of
+   its values were written);
 2. writes the rest in **one** transaction (subclasses say how), so the consumer acks the batch
    only after that commit;
 3. when Postgres rejects the rows themselves (a NUL byte in text, a number out of range), splits
    the batch in halves and retries each in its own transaction until the rows at fault are
-   isolated, parks those on the dead-letter subject and writes the rest: one bad message never
-   stalls the stream;
+   isolated, reports those as poison and writes the rest: one bad message never stalls the
+   stream;
 4. when Postgres is unreachable, marks the :class:`~persistence.gate.DatabaseGate` down and
    raises :class:`~common.errors.TransientError`, so the whole batch is redelivered after the
    gate's backoff and nothing is acked.
 
-Messages parked on the dead-letter subject are then terminated (an
-:class:`~common.errors.InvalidMessage` failure for their index).
+Poison is an :class:`~common.errors.InvalidMessage` failure for the message's index; the
+intake dead-letters such a message (with the reason) and terminates it.
 """
 
 from __future__ import annotations
@@ -26,19 +26,18 @@ from __future__ import annotations
 import asyncio
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 import asyncpg
 import structlog
 
-from common.consumer import Delivery
 from common.errors import InvalidMessage, TransientError
+from common.intake import Delivery
 from common.metric_names import Metric
 from common.telemetry import get_meter
 from persistence import failures
-from persistence.dead_letters import DeadLetters
 from persistence.gate import DatabaseGate
 
 T = TypeVar("T")
@@ -51,21 +50,9 @@ _batch_seconds = _meter.create_histogram(Metric.BATCH_SECONDS, description="batc
 
 @dataclass(frozen=True, slots=True)
 class Undecodable:
-    """A payload that does not fit its contract, kept so it can be dead-lettered."""
+    """A value of a message that does not fit its contract (the message's other values may)."""
 
     reason: str
-
-
-def tolerant(decode: Callable[[bytes, str], T]) -> Callable[[bytes, str], T | Undecodable]:
-    """Wrap a contract decoder so that a bad payload becomes :class:`Undecodable`."""
-
-    def wrapped(data: bytes, subject: str) -> T | Undecodable:
-        try:
-            return decode(data, subject)
-        except InvalidMessage as exc:
-            return Undecodable(exc.reason)
-
-    return wrapped
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +77,10 @@ class BatchWriter(ABC, Generic[T]):
         pool: asyncpg.Pool,
         *,
         gate: DatabaseGate,
-        dead_letters: DeadLetters,
         write_timeout_s: float = 30.0,
     ) -> None:
         self._pool = pool
         self._gate = gate
-        self._dead_letters = dead_letters
         self._write_timeout_s = write_timeout_s
 
     async def prepare(self, values: Sequence[T]) -> None:
@@ -118,7 +103,7 @@ class BatchWriter(ABC, Generic[T]):
         for index, delivery in enumerate(deliveries):
             value = delivery.value
             if isinstance(value, Undecodable):
-                failed[index] = await self._park(delivery, value.reason)
+                failed[index] = self._poison(delivery, value.reason)
             elif isinstance(value, Several):
                 for member in value.members:
                     if isinstance(member, Undecodable):
@@ -130,13 +115,12 @@ class BatchWriter(ABC, Generic[T]):
         for index, reason in await self._write_isolating(good) if good else []:
             faults.setdefault(index, []).append(reason)
         for index, reasons in faults.items():
-            failed[index] = await self._park(deliveries[index], "; ".join(reasons))
+            failed[index] = self._poison(deliveries[index], "; ".join(reasons))
         return failed or None
 
-    async def _park(self, delivery: Delivery[object], reason: str) -> InvalidMessage:
-        await self._dead_letters.send(delivery.msg, reason)
-        log.warning("dead_lettered", subject=delivery.msg.subject, reason=reason, table=self.table)
-        return InvalidMessage(subject=delivery.msg.subject, reason=f"dead-lettered: {reason}")
+    def _poison(self, delivery: Delivery[object], reason: str) -> InvalidMessage:
+        log.warning("rows_refused", subject=delivery.msg.subject, reason=reason, table=self.table)
+        return InvalidMessage(subject=delivery.msg.subject, reason=reason)
 
     async def _write_isolating(self, items: Sequence[tuple[int, T]]) -> list[tuple[int, str]]:
         """Write ``items``; return the delivery indexes (and reasons) of values never accepted."""

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from common.contracts._base import WireModel
+
+SERVER_TAG_WIRE_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+"""A server tag on the wire: it becomes a NATS subject token (``isr.events.<server>.chat``), so
+no dots, wildcards or spaces; servers.yml's tags are a stricter subset."""
+INT64_MAX = 2**63 - 1
+"""Offsets and generations are stored as Postgres ``bigint`` and encoded by orjson: 64 bits."""
+
+Position = Annotated[int, Field(ge=0, le=INT64_MAX)]
+"""A byte offset or a generation: non-negative and within 64 bits."""
 
 
 class RawLineBatch(WireModel):
@@ -20,21 +29,21 @@ class RawLineBatch(WireModel):
 
     v: Literal[1] = 1
     """Schema version."""
-    server: str
-    """Server tag from servers.yml."""
+    server: str = Field(pattern=SERVER_TAG_WIRE_PATTERN)
+    """Server tag from servers.yml (a NATS subject token)."""
     file_id: str
     """Identity of the log file the lines came from (device, inode and creation stamp)."""
-    generation: int = Field(ge=0)
+    generation: Position
     """Counts the files the tailer has followed for this server; orders lines across rotations."""
-    offsets: tuple[int, ...]
+    offsets: tuple[Position, ...]
     """Byte offset in the file where each line starts."""
     lines: tuple[str, ...]
     """The lines, without their line terminator; invalid UTF-8 replaced with U+FFFD."""
-    truncated: tuple[int, ...] = ()
+    truncated: tuple[Annotated[int, Field(ge=0)], ...] = ()
     """Indexes of lines cut at the tailer's maximum line length."""
     read_at: datetime
     """When the tailer read the batch (UTC)."""
-    end: int | None = None
+    end: Position | None = None
     """Byte offset just after the last line's terminator: where the next batch starts. A
     restarted tailer resumes here when this batch is newer than its checkpoint."""
 
