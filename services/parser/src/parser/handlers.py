@@ -17,6 +17,7 @@ from common.publishing import Outgoing, publish_confirmed
 from common.telemetry import get_meter
 from common.topology import Topology
 from parser.events import events_from_batch, pack_events
+from parser.log_time import ServerClocks
 from parser.reloader import PatternHolder
 
 log = structlog.get_logger()
@@ -36,7 +37,9 @@ class ParseHandler:
     (:func:`parser.events.pack_events`, at most ``event_batch_max`` events each). Events keep
     the line's id and messages get ids derived from them, so a batch redelivered after a crash
     republishes the same message ids and JetStream drops them as duplicates. Lines no pattern
-    claims are counted, not published.
+    claims are counted, not published. Event times come from the batch (the log's dates in the
+    server's ``log_timezone``, and the tailer's read time), never from this worker's clock, so
+    two workers or a redelivery give the same events.
     """
 
     def __init__(
@@ -47,8 +50,10 @@ class ParseHandler:
         *,
         bridge_marker: str,
         event_batch_max: int,
+        clocks: ServerClocks | None = None,
     ) -> None:
         self._js = js
+        self._clocks = clocks or ServerClocks()
         self._event_batch_max = event_batch_max
         self._topology = topology
         self._holder = holder
@@ -57,14 +62,17 @@ class ParseHandler:
     async def __call__(
         self, deliveries: Sequence[Delivery[RawLineBatch]]
     ) -> Mapping[int, BaseException] | None:
-        now = datetime.now(UTC)
         patterns = self._holder.current
+        clock_for = self._clocks.for_server
         outgoing: list[Outgoing] = []
         lines = unmatched = published = 0
         for delivery in deliveries:
             batch = delivery.value
             events, missed = events_from_batch(
-                batch, patterns, observed_at=now, bridge_marker=self._bridge_marker
+                batch,
+                patterns,
+                clock=clock_for(batch.server),
+                bridge_marker=self._bridge_marker,
             )
             lines += len(batch.lines)
             unmatched += missed
