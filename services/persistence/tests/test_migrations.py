@@ -103,7 +103,8 @@ class TestEventIndexes:
 
         assert {r["indexname"] for r in names} == {
             "events_pkey",  # the source id: conflict skipping
-            "events_server_type_time",  # recent_events (one server and type at a time); sessions
+            "events_server_type_time",  # recent_events (one server and type at a time)
+            "events_lifecycle_position",  # sessions from a log position (partial: lifecycle rows)
             "events_player",  # last_seen, recent_events by player
             "events_observed_brin",  # retention
         }

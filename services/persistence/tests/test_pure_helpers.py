@@ -78,5 +78,3 @@ class TestFailures:
 
         assert failures.is_missing_partition(exc)
         assert not failures.is_poison(exc)
-
-

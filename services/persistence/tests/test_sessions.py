@@ -13,7 +13,7 @@ def at(minutes: float) -> datetime:
 
 def ev(event_id: str, kind: str, minutes: float, player: str | None = None, **kw) -> LifecycleEvent:
     """A lifecycle event at T0 + ``minutes``."""
-    return LifecycleEvent(id=event_id, type=kind, observed_at=at(minutes), player=player, **kw)
+    return LifecycleEvent(id=event_id, type=kind, at=at(minutes), player=player, **kw)
 
 
 class TestDeriveSessions:
@@ -119,7 +119,7 @@ class TestPlanRederivation:
         events = [ev("j", "join", 0, "bob"), ev("l", "leave", 5, "bob"), ev("j2", "join", 7, "ann")]
         stored = derive_sessions("s", events)
 
-        assert plan_rederivation("s", at(0), stored, events) == ([], [])
+        assert plan_rederivation("s", stored, events) == ([], [])
 
     def test_only_the_changed_session_is_written(self):
         """A new leave rewrites the session it closes and leaves the others alone."""
@@ -127,7 +127,7 @@ class TestPlanRederivation:
         stored = derive_sessions("s", events)
         leave = ev("l", "leave", 5, "bob")
 
-        deleted, written = plan_rederivation("s", at(5), stored, [leave])
+        deleted, written = plan_rederivation("s", stored, [leave])
 
         assert deleted == []
         assert written == [
@@ -139,7 +139,7 @@ class TestPlanRederivation:
         first, second = ev("j1", "join", 10, "bob"), ev("j0", "join", 0, "bob")
         stored = derive_sessions("s", [first])
 
-        deleted, written = plan_rederivation("s", at(0), stored, [second, first])
+        deleted, written = plan_rederivation("s", stored, [second, first])
 
         assert deleted == ["j1"]
         assert written == [Session("j0", "s", "bob", at(0))]
@@ -148,7 +148,7 @@ class TestPlanRederivation:
         """Sessions over before the re-derived range are neither rewritten nor deleted."""
         old = Session("j0", "s", "ann", at(-60), at(-30), EndedBy.LOGGED, leave_event_id="l0")
 
-        assert plan_rederivation("s", at(0), [old], [ev("j", "join", 0, "bob")]) == (
+        assert plan_rederivation("s", [old], [ev("j", "join", 0, "bob")]) == (
             [],
             [Session("j", "s", "bob", at(0))],
         )

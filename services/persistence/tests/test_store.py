@@ -55,9 +55,15 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
+_last_logged: dict[str, SourcePosition] = {}
+"""Per server, the position of the latest logged event made (what a reconciled one follows)."""
+
+
 def event(kind: str, minutes: float, player: str | None = None, *, server: str = "a", **kw):
     """A logged event at T0 + ``minutes`` with a fresh log position."""
     offset = next(_offset)
+    if "source" not in kw:
+        _last_logged[server] = SourcePosition(file_id="f", generation=0, offset=offset)
     return GameEvent(
         id=kw.pop("id", f"{server}:f:{offset}"),
         server=server,
@@ -77,6 +83,7 @@ def reconciled(kind: str, minutes: float, player: str, *, server: str = "a") -> 
         player,
         server=server,
         source=None,
+        after=_last_logged.get(server),
         flags=("reconciled",),
         id=f"{server}:reconciled:{kind}:{player}:{minutes}",
     )
@@ -84,14 +91,15 @@ def reconciled(kind: str, minutes: float, player: str, *, server: str = "a") -> 
 
 def _lifecycle_of(e: GameEvent) -> LifecycleEvent:
     """What session derivation sees of ``e``."""
+    position = e.source or e.after
     return LifecycleEvent(
         e.id,
         e.type,
-        e.observed_at,
+        e.ts or e.observed_at,
         e.player,
         "reconciled" in e.flags,
-        e.source.generation if e.source else None,
-        e.source.offset if e.source else None,
+        position.generation if position else None,
+        position.offset if position else None,
     )
 
 
@@ -184,12 +192,9 @@ class TestEventWriter:
     async def test_out_of_order_batches_give_the_same_sessions(self, pool):
         """A leave stored before its join still closes the session once the join arrives."""
         writer = make_writer(EventWriter, pool)
-        join, leave, stop = (
-            event("join", 0, "bob"),
-            event("leave", 30, "bob"),
-            event("server_stopping", 40),
-        )
-        join2 = event("join", 35, "ann")
+        join, leave = event("join", 0, "bob"), event("leave", 30, "bob")
+        join2 = event("join", 35, "ann")  # logged (made) before the stop: log order is made order
+        stop = event("server_stopping", 40)
 
         await store(writer, [leave])
         await store(writer, [stop, join2])

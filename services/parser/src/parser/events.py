@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC
 from typing import NamedTuple
 
 from common.contracts import RawLineBatch, encode_event_batch, encode_game_event, event_batch_id
 from common.vocabulary import EventFlag
+from parser.log_time import UTC_CLOCK, LogClock
 from parser.patterns.engine import PatternSet
 
 SERVER_PLAYER = "<server>"
@@ -93,14 +94,24 @@ def events_from_batch(
     batch: RawLineBatch,
     patterns: PatternSet,
     *,
-    observed_at: datetime,
+    clock: LogClock = UTC_CLOCK,
     bridge_marker: str = "",
 ) -> tuple[list[EncodedEvent], int]:
-    """Every event the batch's lines make, in line order, and how many lines matched nothing."""
+    """Every event the batch's lines make, in line order, and how many lines matched nothing.
+
+    Times come from the log, never from this process's clock: ``ts`` is the line's date read
+    in the server's zone (``clock``; None for a line without a date) and ``observed_at`` is
+    when the tailer read the batch. Parsing the same batch again (a redelivery, another
+    worker) therefore gives the same events, byte for byte.
+    """
     events: list[EncodedEvent] = []
     truncated = set(batch.truncated)
     unmatched = 0
     server, file_id, generation = batch.server, batch.file_id, batch.generation
+    observed_at = batch.read_at
+    if observed_at.tzinfo is None:  # the contract says UTC; a zone-less value is taken as such
+        observed_at = observed_at.replace(tzinfo=UTC)
+    to_utc = clock.to_utc
     scan = patterns.scan
     for index, offset in enumerate(batch.offsets):
         text = batch.lines[index]
@@ -109,6 +120,8 @@ def events_from_batch(
             unmatched += 1
             continue
         spec, _shape, _body, ts, player, message, data = found
+        if ts is not None:
+            ts = to_utc(ts)
         flags: tuple[str, ...] = ()
         if player == SERVER_PLAYER and is_bridge_echo(player, message, bridge_marker):
             flags = (EventFlag.BRIDGED,)

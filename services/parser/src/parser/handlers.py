@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 from nats.js import JetStreamContext
@@ -19,6 +19,7 @@ from common.telemetry import get_meter
 from common.topology import Topology
 from common.vocabulary import SYSTEM_SERVER
 from parser.events import MAX_BATCH_BYTES, events_from_batch, pack_events
+from parser.log_time import ServerClocks
 from parser.reloader import PatternHolder
 
 log = structlog.get_logger()
@@ -38,7 +39,9 @@ class ParseHandler:
     (:func:`parser.events.pack_events`, at most ``event_batch_max`` events each). Events keep
     the line's id and messages get ids derived from them, so a batch redelivered after a crash
     republishes the same message ids and JetStream drops them as duplicates. Lines no pattern
-    claims are counted, not published.
+    claims are counted, not published. Event times come from the batch (the log's dates in the
+    server's ``log_timezone``, and the tailer's read time), never from this worker's clock, so
+    two workers or a redelivery give the same events.
     """
 
     def __init__(
@@ -49,8 +52,10 @@ class ParseHandler:
         *,
         bridge_marker: str,
         event_batch_max: int,
+        clocks: ServerClocks | None = None,
     ) -> None:
         self._js = js
+        self._clocks = clocks or ServerClocks()
         self._event_batch_max = event_batch_max
         self._topology = topology
         self._holder = holder
@@ -59,10 +64,10 @@ class ParseHandler:
     async def __call__(
         self, deliveries: Sequence[Delivery[RawLineBatch]]
     ) -> Mapping[int, BaseException] | None:
-        now = datetime.now(UTC)
         patterns = self._holder.current
         limit = max_payload(self._js)
         max_bytes = min(MAX_BATCH_BYTES, limit - _BATCH_HEADROOM)
+        clock_for = self._clocks.for_server
         outgoing: list[Outgoing] = []
         failures: dict[int, BaseException] = {}
         lines = unmatched = published = 0
@@ -70,7 +75,10 @@ class ParseHandler:
             batch = delivery.value
             try:
                 events, missed = events_from_batch(
-                    batch, patterns, observed_at=now, bridge_marker=self._bridge_marker
+                    batch,
+                    patterns,
+                    clock=clock_for(batch.server),
+                    bridge_marker=self._bridge_marker,
                 )
                 messages = pack_events(
                     events, max_events=self._event_batch_max, max_bytes=max_bytes

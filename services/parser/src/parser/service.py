@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import structlog
 
+from common.config import SERVERS_FILE, ConfigWatcher, IsrConfig, load_config
 from common.config.errors import ConfigError, ConfigIssue
 from common.contracts import RawLineBatch
 from common.dead_letters import DeadLetters
 from common.intake import Intake, PullOptions
 from common.runtime import ServiceRuntime
 from parser.handlers import ParseHandler, invalid_patterns_alert, publish_alert
+from parser.log_time import ServerClocks
 from parser.patterns.loader import load_patterns
 from parser.reloader import PatternHolder, PatternReloader
 from parser.settings import ParserSettings
@@ -25,17 +28,50 @@ def _decode(data: bytes, subject: str) -> RawLineBatch:
     return RawLineBatch.from_json(data, subject=subject)
 
 
+def _load_servers(config_dir: Path) -> IsrConfig:
+    # The parser needs each server's log_timezone, never a secret.
+    return load_config(config_dir, resolve_secrets=False)
+
+
+async def _watch_until(watcher: ConfigWatcher[IsrConfig], stop: asyncio.Event) -> None:
+    task = asyncio.create_task(watcher.run())
+    try:
+        await stop.wait()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def _zones(config: IsrConfig) -> dict[str, str]:
+    return {tag: server.log_timezone for tag, server in config.servers.items()}
+
+
 async def run(settings: ParserSettings) -> None:
     """Parse raw batches into events until SIGTERM/SIGINT, then finish the batch in hand.
 
     Raises:
-        ConfigError: the pattern files are invalid at start (every problem listed).
+        ConfigError: the pattern files or servers.yml are invalid at start (every problem
+            listed).
     """
     config_dir = settings.runtime.pipeline.config_dir
     first = load_patterns(config_dir, packs=settings.packs)
     if first.patterns is None:
         raise ConfigError(first.issues)
     holder = PatternHolder(first.patterns)
+    servers = _load_servers(config_dir)
+    clocks = ServerClocks(_zones(servers))
+
+    async def on_servers(config: IsrConfig) -> None:
+        clocks.update(_zones(config))
+
+    watcher = ConfigWatcher(
+        config_dir,
+        on_servers,
+        load=_load_servers,
+        patterns=(SERVERS_FILE,),
+        interval_s=settings.reload_interval_s,
+        current=servers,
+    )
     async with ServiceRuntime("parser", settings.runtime) as rt:
         log.info("patterns_loaded", patterns=len(first.patterns), files=list(first.files))
         topo = rt.topology
@@ -70,7 +106,9 @@ async def run(settings: ParserSettings) -> None:
             holder,
             bridge_marker=settings.runtime.pipeline.bridge_marker,
             event_batch_max=settings.event_batch_max,
+            clocks=clocks,
         )
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(reloader.run(rt.stop))
+            tasks.create_task(_watch_until(watcher, rt.stop))
             tasks.create_task(intake.run(handler, rt.stop))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal
 
 import msgspec
@@ -66,19 +66,22 @@ EVENT_COLUMNS: tuple[str, ...] = (
 def event_row(event: GameEvent) -> tuple[Any, ...]:
     """The ``events`` row for one event, in :data:`EVENT_COLUMNS` order."""
     src = event.source
+    # A synthesised event has no line; its row holds the position it is placed after.
+    position = src or event.after
+    ts = event.ts
     row = (
         event.id,
         event.server,
         event.type,
-        event.ts.replace(tzinfo=None) if event.ts is not None else None,
+        None if ts is None else ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC),
         event.observed_at,
         event.player,
         event.message,
         _json(event.data),
         event.raw,
         src.file_id if src else None,
-        src.generation if src else None,
-        src.offset if src else None,
+        position.generation if position else None,
+        position.offset if position else None,
         event.pattern,
     )
     return (*row, list(event.flags)) if event.flags else row
@@ -103,10 +106,10 @@ _MISSING: Final = object()
 
 # The events of one parsed batch share their observed_at, and a burst's lines their second:
 # most times repeat, so parsed ones are remembered (bounded: cleared when full), as given (for
-# observed_at) and without their zone (for ts, the game's local time). The same goes for the few
-# event types.
+# observed_at) and made aware (for ts: a zone-less ts, from a parser older than log_timezone,
+# is taken as UTC). The same goes for the few event types.
 _DATETIMES: dict[str, datetime | None] = {}
-_NAIVE_DATETIMES: dict[str, datetime | None] = {}
+_AWARE_DATETIMES: dict[str, datetime | None] = {}
 _TYPES: dict[str, bool] = {}
 """Event types known to be well formed (only those are remembered)."""
 
@@ -124,14 +127,14 @@ def _plain_datetime(value: str) -> datetime | None:
     return remember(_DATETIMES, value, parsed)
 
 
-def _naive_datetime(value: str) -> datetime | None:
-    known = _NAIVE_DATETIMES.get(value, _MISSING)
+def _aware_datetime(value: str) -> datetime | None:
+    known = _AWARE_DATETIMES.get(value, _MISSING)
     if known is not _MISSING:
         return known  # type: ignore[return-value]
     parsed = _plain_datetime(value)
-    return remember(
-        _NAIVE_DATETIMES, value, None if parsed is None else parsed.replace(tzinfo=None)
-    )
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return remember(_AWARE_DATETIMES, value, parsed)
 
 
 def _is_new_event_type(value: str) -> bool:
@@ -165,6 +168,7 @@ class _PlainEvent(msgspec.Struct, tag_field="kind", tag="event", gc=False):
     data: dict[str, str] = {}
     raw: str = ""
     source: _PlainSource | None = None
+    after: _PlainSource | None = None
     pattern: str | None = None
     channel: str | None = None
     flags: list[str] = []
@@ -188,13 +192,17 @@ def _plain_row(event: _PlainEvent) -> EventRow | None:
         return None
     ts = event.ts
     if ts is not None:
-        ts = _NAIVE_DATETIMES.get(ts) or _naive_datetime(ts)
+        ts = _AWARE_DATETIMES.get(ts) or _aware_datetime(ts)
         if ts is None:
             return None
     source = event.source
-    file_id, generation, offset = (
-        (None, None, None) if source is None else (source.file_id, source.generation, source.offset)
-    )
+    if source is not None:
+        file_id, generation, offset = source.file_id, source.generation, source.offset
+    else:  # synthesised: the position it is placed after, if any (see event_row)
+        after = event.after
+        file_id, generation, offset = (
+            (None, None, None) if after is None else (None, after.generation, after.offset)
+        )
     data = event.data
     row = (
         event.id, event.server, event.type, ts, observed_at, event.player, event.message,

@@ -9,16 +9,17 @@ statements whatever their number:
    other's committed rows;
 2. read each server's watermark (``session_watermarks``): the
    :meth:`~persistence.sessions.LifecycleEvent.sort_key` of the latest lifecycle event whose
-   effect is stored;
+   effect is stored (log position first: never a clock);
 3. per server, one of two ways:
 
    - **continue** (the common case: events arrive in log order): every new lifecycle event of
      the server sorts after its watermark, so applying them to the sessions open now gives
      what a full re-derivation would; nothing is read back but the open sessions;
-   - **re-derive** (a late or redelivered event, or a server without a watermark): load the
-     sessions open at ``since`` (the earliest new event's time) and those that opened at or
-     after it, and every lifecycle event at or after ``since``, and derive from there
-     (:func:`plan_rederivation`);
+   - **re-derive** (a late or redelivered event, a batch of another parser worker that
+     overtook this one, or a server without a watermark): read every lifecycle event at or
+     after ``since`` (the earliest new event's log position; the partial index
+     ``events_lifecycle_position``), then the stored sessions those events opened or closed and
+     the open ones, and derive from there (:func:`plan_rederivation`);
 
 4. delete the stored sessions the derivation no longer yields, upsert the derived sessions
    that differ from what is stored (unchanged rows are not rewritten), and move the
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -46,6 +46,7 @@ from persistence.sessions import (
     EndedBy,
     LifecycleEvent,
     Session,
+    SortKey,
     derive_sessions,
 )
 
@@ -59,53 +60,59 @@ _SESSION_FIELDS = (
     "id, server, player, joined_at, left_at, ended_by, join_reconciled, leave_event_id"
 )
 
-SortKey = tuple[datetime, int, int, int, str]
-"""A :meth:`LifecycleEvent.sort_key`: where an event stands in a server's history."""
+Position = tuple[int, int]
+"""A log position: (generation, byte offset)."""
 
 _WATERMARKS = """
-SELECT server, observed_at, synthesised, generation, source_offset, event_id
+SELECT server, generation, source_offset, synthesised, at, event_id
 FROM session_watermarks WHERE server = ANY($1::text[])
 """
 
 _SAVE_WATERMARKS = """
 INSERT INTO session_watermarks
-    (server, observed_at, synthesised, generation, source_offset, event_id)
-SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::boolean[], $4::integer[],
-                     $5::bigint[], $6::text[])
+    (server, generation, source_offset, synthesised, at, event_id)
+SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::boolean[],
+                     $5::timestamptz[], $6::text[])
 ON CONFLICT (server) DO UPDATE SET
-    observed_at = EXCLUDED.observed_at,
-    synthesised = EXCLUDED.synthesised,
     generation = EXCLUDED.generation,
     source_offset = EXCLUDED.source_offset,
+    synthesised = EXCLUDED.synthesised,
+    at = EXCLUDED.at,
     event_id = EXCLUDED.event_id
 """
 
-# Every session open now, of every server ($1), and of the servers being re-derived ($3) those
-# that ended at or after the earliest of their ``since`` ($2): a superset of "open at since or
-# opened since" for each, filtered per server in Python. Both halves read indexes whose size
-# follows recent activity, not the length of the history (player_sessions_open and
-# player_sessions_age).
+LIFECYCLE_SQL = ", ".join(f"'{t}'" for t in LIFECYCLE_TYPES)
+"""The lifecycle types as an SQL list: spelt exactly as in the predicate of the partial index
+``events_lifecycle_position`` (migration 0006), so that the planner can use it."""
+
+# One index range scan of the partial index events_lifecycle_position per server: every
+# lifecycle event at or after the server's position (a synthesised event's row holds the
+# position it is placed after; one without a position is never read). OFFSET 0 keeps the
+# planner from flattening the subquery into a join over every lifecycle event ever stored.
+_EVENTS_FROM = f"""
+SELECT e.server, e.id, e.type, coalesce(e.ts, e.observed_at), e.player, $4 = ANY(e.flags),
+       e.generation, e.source_offset
+FROM unnest($1::text[], $2::integer[], $3::bigint[]) AS u(server, generation, source_offset)
+CROSS JOIN LATERAL (
+    SELECT * FROM events
+    WHERE events.server = u.server AND events.type IN ({LIFECYCLE_SQL})
+      AND (events.generation, events.source_offset) >= (u.generation, u.source_offset)
+    OFFSET 0
+) AS e
+"""  # noqa: S608 - the type list is a constant
+
+# Every session open now, of every server ($1), and the sessions the re-read events ($2, their
+# ids) opened or closed: a superset of "open at since or opened since" for each re-derived
+# server. Each part reads an index whose size follows recent activity, not the length of the
+# history (player_sessions_open, the primary key, player_sessions_leave_event).
 _SESSIONS_FROM = f"""
 SELECT {_SESSION_FIELDS} FROM player_sessions
 WHERE server = ANY($1::text[]) AND left_at IS NULL
-UNION ALL
-SELECT {_SESSION_FIELDS} FROM player_sessions
-WHERE server = ANY($3::text[]) AND left_at IS NOT NULL AND coalesce(left_at, joined_at) >= $2
+UNION
+SELECT {_SESSION_FIELDS} FROM player_sessions WHERE id = ANY($2::text[])
+UNION
+SELECT {_SESSION_FIELDS} FROM player_sessions WHERE leave_event_id = ANY($2::text[])
 """  # noqa: S608 - the column list is a constant
-
-# One index range scan of events_server_type_time per server. OFFSET 0 keeps the planner from
-# flattening the subquery into a hash join over every lifecycle event ever stored.
-_EVENTS_FROM = """
-SELECT e.server, e.id, e.type, e.observed_at, e.player, $4 = ANY(e.flags), e.generation,
-       e.source_offset
-FROM unnest($1::text[], $2::timestamptz[]) AS u(server, since)
-CROSS JOIN LATERAL (
-    SELECT * FROM events
-    WHERE events.server = u.server AND events.type = ANY($3::text[])
-      AND events.observed_at >= u.since
-    OFFSET 0
-) AS e
-"""
 
 _DELETE = "DELETE FROM player_sessions WHERE id = ANY($1::text[])"
 
@@ -126,14 +133,15 @@ ON CONFLICT (id) DO UPDATE SET
 
 async def rederive_sessions(
     conn: asyncpg.Connection,
-    since: Mapping[str, datetime],
+    since: Mapping[str, Position],
     new: Mapping[str, Sequence[LifecycleEvent]] | None = None,
 ) -> int:
     """Bring the sessions of each server of ``since`` up to date; return sessions written.
 
-    ``since`` holds each server's earliest newly stored lifecycle event time. ``new``, when
-    given, holds every lifecycle event this transaction stored, by server (all of them new):
-    what lets a server continue from its open sessions. Without it every server is re-derived.
+    ``since`` holds each server's earliest newly stored lifecycle event's log position.
+    ``new``, when given, holds every lifecycle event this transaction stored, by server (all of
+    them new): what lets a server continue from its open sessions. Without it every server is
+    re-derived.
     """
     if not since:
         return 0
@@ -149,22 +157,22 @@ async def rederive_sessions(
         and min(e.sort_key() for e in new[server]) > marks[server]
     }
     rederived = [s for s in servers if s not in continued]
-    earliest = min((since[s] for s in rederived), default=max(since.values()))
-    session_rows = await conn.fetch(_SESSIONS_FROM, servers, earliest, rederived)
-    stored: dict[str, list[Session]] = defaultdict(list)
-    for row in session_rows:
-        stored[row["server"]].append(_session(row))
     events: dict[str, list[LifecycleEvent]] = defaultdict(list)
     if rederived:
         event_rows = await conn.fetch(
             _EVENTS_FROM,
             rederived,
-            [since[s] for s in rederived],
-            list(LIFECYCLE_TYPES),
+            [since[s][0] for s in rederived],
+            [since[s][1] for s in rederived],
             EventFlag.RECONCILED,
         )
         for row in event_rows:
-            events[row["server"]].append(_lifecycle(row))
+            events[row[0]].append(_lifecycle(row))
+    read_ids = [e.id for server in rederived for e in events.get(server, ())]
+    session_rows = await conn.fetch(_SESSIONS_FROM, servers, read_ids)
+    stored: dict[str, list[Session]] = defaultdict(list)
+    for row in session_rows:
+        stored[row["server"]].append(_session(row))
     to_delete: list[str] = []
     to_write: list[Session] = []
     moved: list[tuple[str, LifecycleEvent]] = []
@@ -176,9 +184,7 @@ async def rederive_sessions(
             written = plan_continuation(server, stored.get(server, ()), applied)
         else:
             applied = events.get(server, ())
-            deleted, written = plan_rederivation(
-                server, since[server], stored.get(server, ()), applied
-            )
+            deleted, written = plan_rederivation(server, stored.get(server, ()), applied)
             to_delete += deleted
         to_write += written
         if applied:
@@ -210,8 +216,8 @@ def plan_continuation(
 
 
 def _sort_key(values: Sequence[Any]) -> SortKey:
-    observed_at, synthesised, generation, offset, event_id = values
-    return (observed_at, 1 if synthesised else 0, generation, offset, event_id)
+    generation, offset, synthesised, at, event_id = values
+    return (generation, offset, 1 if synthesised else 0, at, event_id)
 
 
 def _watermark_columns(moved: Sequence[tuple[str, LifecycleEvent]]) -> list[list[Any]]:
@@ -219,8 +225,8 @@ def _watermark_columns(moved: Sequence[tuple[str, LifecycleEvent]]) -> list[list
     return [
         [k[0] for k in keys],
         [k[1] for k in keys],
-        [k[2] == 1 for k in keys],
-        [k[3] for k in keys],
+        [k[2] for k in keys],
+        [k[3] == 1 for k in keys],
         [k[4] for k in keys],
         [k[5] for k in keys],
     ]
@@ -228,21 +234,23 @@ def _watermark_columns(moved: Sequence[tuple[str, LifecycleEvent]]) -> list[list
 
 def plan_rederivation(
     server: str,
-    since: datetime,
     stored: Sequence[Session],
     events: Sequence[LifecycleEvent],
 ) -> tuple[list[str], list[Session]]:
-    """What to delete (ids) and write so that ``server``'s sessions from ``since`` are derived.
+    """What to delete (ids) and write so that ``server``'s sessions from a log position are derived.
 
-    ``stored`` holds at least the stored sessions open at ``since`` and those that opened at or
-    after it (others are ignored); ``events`` every stored lifecycle event at or after ``since``.
+    ``events`` holds every stored lifecycle event at or after that position; ``stored`` at
+    least the stored sessions open there (still open, or closed by one of ``events``) and those
+    that ``events`` opened (others are ignored). A session is "from the position on" exactly
+    when its join is one of ``events``, so no clock is compared.
     """
+    ids = {e.id for e in events}
     open_at_start: list[Session] = []
     current: dict[str, Session] = {}
     for session in stored:
-        if session.joined_at >= since:
+        if session.id in ids:
             current[session.id] = session
-        elif session.left_at is None or session.left_at >= since:
+        elif session.left_at is None or session.leave_event_id in ids:
             open_at_start.append(session)
             current[session.id] = session
     derived = derive_sessions(server, events, open_at_start=open_at_start)
@@ -254,10 +262,8 @@ def plan_rederivation(
 
 def _lifecycle(row: asyncpg.Record) -> LifecycleEvent:
     # Positional (the order of _EVENTS_FROM): a batch reads back thousands of these.
-    _server, event_id, event_type, observed_at, player, is_reconciled, generation, offset = row
-    return LifecycleEvent(
-        event_id, event_type, observed_at, player, bool(is_reconciled), generation, offset
-    )
+    _server, event_id, event_type, at, player, is_reconciled, generation, offset = row
+    return LifecycleEvent(event_id, event_type, at, player, bool(is_reconciled), generation, offset)
 
 
 def _session(row: asyncpg.Record) -> Session:
@@ -274,6 +280,6 @@ def _session(row: asyncpg.Record) -> Session:
     )
 
 
-def earliest_by_server(rows: Sequence[asyncpg.Record]) -> dict[str, datetime]:
-    """``{server: since}`` from rows of ``(server, since)`` where ``since`` may be NULL."""
-    return {r["server"]: r["since"] for r in rows if r["since"] is not None}
+def earliest_by_server(rows: Sequence[asyncpg.Record]) -> dict[str, Position]:
+    """``{server: since}`` from rows of ``(server, since)``; ``since`` is NULL or [gen, offset]."""
+    return {r["server"]: (r["since"][0], r["since"][1]) for r in rows if r["since"] is not None}

@@ -13,10 +13,17 @@ A second ``join`` of a player whose session is open does not open another one (i
 join arriving after the poller's reconciled one, or a leave that was never seen at all); a
 ``leave`` with no open session is ignored.
 
-Events are applied in :meth:`LifecycleEvent.sort_key` order (time, then log position), so the
-result does not depend on the order they arrived in. The writer re-derives a server's sessions
-from the earliest newly stored event onward, starting from the sessions open at that moment
-(see :mod:`persistence.writer`), which makes derivation both order-independent and idempotent.
+Events are applied in :meth:`LifecycleEvent.sort_key` order, which is the **log's order**
+(generation, then byte offset), never a clock: two parser workers or a redelivery can hand the
+writer a leave before its join, and the leave must still close that join's session. A
+synthesised (``reconciled``) event has no line of its own; the RCON poller stamps it with the
+log position it was decided against (``GameEvent.after``) and it is applied right after that
+line (after the line itself, then by time, then id). Times (``joined_at``, ``left_at``) are the
+log's: the line's date (``ts``), or the tailer's read time for a line without a date.
+
+The writer re-derives a server's sessions from the earliest newly stored event's position
+onward, starting from the sessions open there (see :mod:`persistence.session_store`), which
+makes derivation both order-independent and idempotent.
 """
 
 from __future__ import annotations
@@ -53,21 +60,36 @@ LIFECYCLE_TYPES: tuple[str, ...] = (JOIN, LEAVE, SERVER_START, *sorted(SERVER_ST
 # leave it stores (docs/performance.md).
 @dataclass(slots=True)
 class LifecycleEvent:
-    """The parts of a stored event that session derivation needs."""
+    """The parts of a stored event that session derivation needs.
+
+    ``generation`` and ``offset`` are the event's log position: its own line's, or for a
+    synthesised event the position it was decided against (``GameEvent.after``). ``at`` is
+    the event's log time (the line's ``ts``, else the tailer's read time; for a synthesised
+    event, when it was made).
+    """
 
     id: str
     type: str
-    observed_at: datetime
+    at: datetime
     player: str | None = None
     is_reconciled: bool = False
     generation: int | None = None
     offset: int | None = None
 
-    def sort_key(self) -> tuple[datetime, int, int, int, str]:
-        """Time first; at equal times log lines in log order, then synthesised events."""
+    def sort_key(self) -> SortKey:
+        """Log position first; at one position its line, then synthesised events by time.
+
+        An event without any position sorts before every positioned one, by time: only direct
+        callers without log positions (tools, tests) pass such events; the writer never does
+        (a synthesised event without ``after`` takes no part in sessions).
+        """
         if self.generation is None or self.offset is None:
-            return (self.observed_at, 1, 0, 0, self.id)
-        return (self.observed_at, 0, self.generation, self.offset, self.id)
+            return (-1, -1, 0, self.at, self.id)
+        return (self.generation, self.offset, 1 if self.is_reconciled else 0, self.at, self.id)
+
+
+SortKey = tuple[int, int, int, datetime, str]
+"""A :meth:`LifecycleEvent.sort_key`: (generation, offset, synthesised, time, id)."""
 
 
 @dataclass(slots=True)
@@ -135,7 +157,7 @@ def derive_sessions(
                     id=event.id,
                     server=server,
                     player=event.player,
-                    joined_at=event.observed_at,
+                    joined_at=event.at,
                     join_reconciled=event.is_reconciled,
                 )
                 open_by_player[event.player] = event.id
@@ -143,10 +165,10 @@ def derive_sessions(
             session_id = open_by_player.pop(event.player, None)
             if session_id is not None:
                 by = EndedBy.RECONCILED if event.is_reconciled else EndedBy.LOGGED
-                close(session_id, event.observed_at, by, event.id)
+                close(session_id, event.at, by, event.id)
         elif event.type in SERVER_STOP_TYPES or event.type == SERVER_START:
             by = EndedBy.SERVER_RESTARTED if event.type == SERVER_START else EndedBy.SERVER_STOPPED
             for session_id in open_by_player.values():
-                close(session_id, event.observed_at, by, event.id)
+                close(session_id, event.at, by, event.id)
             open_by_player.clear()
     return list(touched.values())

@@ -22,7 +22,6 @@ is validated by its contract model first (each event of a batch on its own exact
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -41,7 +40,7 @@ from persistence.rows import (
     event_row_from_json,
     plain_rows,
 )
-from persistence.session_store import earliest_by_server, rederive_sessions
+from persistence.session_store import Position, earliest_by_server, rederive_sessions
 from persistence.sessions import LIFECYCLE_TYPES, LifecycleEvent
 from persistence.writing import BatchWriter, Several, Undecodable, inserted_count
 
@@ -63,10 +62,11 @@ WITH inserted AS (
     INSERT INTO events ({", ".join(EVENT_COLUMNS)})
     SELECT {", ".join(EVENT_COLUMNS)} FROM events_stage
     ON CONFLICT (id) DO NOTHING
-    RETURNING server, type, observed_at
+    RETURNING server, type, generation, source_offset
 )
 SELECT server,
-       min(observed_at) FILTER (WHERE type = ANY($1::text[])) AS since,
+       min(ARRAY[generation::bigint, source_offset])
+           FILTER (WHERE type = ANY($1::text[]) AND generation IS NOT NULL) AS since,
        count(*) AS inserted
 FROM inserted GROUP BY server ORDER BY server
 """  # noqa: S608 - the column list is a constant
@@ -139,21 +139,26 @@ _COLUMNS = list(EVENT_COLUMNS)
 _FLAGS = EVENT_COLUMNS.index("flags")
 assert len(EVENT_COLUMNS) - 1 == _FLAGS, "rows end before flags when there are none"
 _COLUMNS_BUT_FLAGS = _COLUMNS[:_FLAGS]
-_SERVER, _TYPE, _OBSERVED_AT, _PLAYER, _GENERATION, _OFFSET = (
+_SERVER, _TYPE, _TS, _OBSERVED_AT, _PLAYER, _GENERATION, _OFFSET = (
     EVENT_COLUMNS.index(c)
-    for c in ("server", "type", "observed_at", "player", "generation", "source_offset")
+    for c in ("server", "type", "ts", "observed_at", "player", "generation", "source_offset")
 )
 
 
 def new_lifecycle(rows: Sequence[EventRow]) -> dict[str, list[LifecycleEvent]]:
-    """The rows' join, leave and start/stop events, by server, as session derivation sees them."""
+    """The rows' join, leave and start/stop events, by server, as session derivation sees them.
+
+    An event's time is its line's date, else the tailer's read time (``observed_at``). A row
+    without a log position (a synthesised event without ``after``, from a poller older than
+    log-ordered sessions) takes no part in sessions.
+    """
     by_server: dict[str, list[LifecycleEvent]] = {}
     for row in rows:
-        if row[_TYPE] in _LIFECYCLE:
+        if row[_TYPE] in _LIFECYCLE and row[_GENERATION] is not None:
             event = LifecycleEvent(
                 row[0],
                 row[_TYPE],
-                row[_OBSERVED_AT],
+                row[_TS] or row[_OBSERVED_AT],
                 row[_PLAYER],
                 len(row) > _FLAGS and EventFlag.RECONCILED in row[_FLAGS],
                 row[_GENERATION],
@@ -163,9 +168,12 @@ def new_lifecycle(rows: Sequence[EventRow]) -> dict[str, list[LifecycleEvent]]:
     return by_server
 
 
-def earliest(by_server: dict[str, list[LifecycleEvent]]) -> dict[str, datetime]:
-    """``{server: earliest observed_at}`` of lifecycle events by server."""
-    return {server: min(e.observed_at for e in events) for server, events in by_server.items()}
+def earliest(by_server: dict[str, list[LifecycleEvent]]) -> dict[str, Position]:
+    """``{server: earliest log position}`` of lifecycle events by server."""
+    return {
+        server: min((e.generation, e.offset) for e in events)  # type: ignore[type-var]
+        for server, events in by_server.items()
+    }
 
 
 class EventWriter(BatchWriter[EventRow | GameEvent | Alert]):
@@ -204,11 +212,11 @@ class EventWriter(BatchWriter[EventRow | GameEvent | Alert]):
 
 async def _insert_events(
     conn: asyncpg.Connection, events: list[EventRow]
-) -> tuple[int, dict[str, datetime], dict[str, list[LifecycleEvent]] | None]:
+) -> tuple[int, dict[str, Position], dict[str, list[LifecycleEvent]] | None]:
     """Insert what is new of ``events``; return how many and the lifecycle changes per server.
 
-    The changes are the earliest new lifecycle event time per server and, when every event was
-    new, the new lifecycle events themselves (None when some were stored already).
+    The changes are the earliest new lifecycle event's log position per server and, when every
+    event was new, the new lifecycle events themselves (None when some were stored already).
     """
     # Rows of events without flags (nearly all) end before the flags column, which then takes
     # its default (persistence.rows.EventRow).

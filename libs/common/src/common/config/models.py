@@ -17,6 +17,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -79,6 +80,26 @@ PositiveSeconds = Annotated[float, Field(gt=0)]
 """A duration in seconds that must be above zero (zero would make a hot loop)."""
 PositiveInt = Annotated[int, Field(gt=0)]
 """A count that must be at least one."""
+
+
+def _check_time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        # ValueError: not a key at all (an absolute path, "..", a NUL); the other: no such zone.
+        raise PydanticCustomError(
+            "isr_time_zone",
+            "{detail}",
+            {
+                "detail": f"{value!r} is not a known IANA time zone name (such as UTC, "
+                "Europe/Berlin or America/New_York)"
+            },
+        ) from None
+    return value
+
+
+TimeZoneName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_check_time_zone)]
+"""An IANA time zone name (``UTC``, ``Europe/Berlin``), checked against the zone database."""
 
 
 class ConfigModel(BaseModel):
@@ -264,6 +285,8 @@ class ServerConfig(ConfigModel):
     """Factorio's ``--console-log`` file; absolute after loading (relative to the config dir)."""
     log_start: Literal["end", "beginning"] = "end"
     """Where the tailer starts in a log it has no checkpoint for."""
+    log_timezone: TimeZoneName = "UTC"
+    """Time zone of the dates in the log (Factorio writes local time without a zone)."""
     # A missing `rcon:` is validated as `{}`, so the missing password is reported like any
     # other problem instead of surfacing later in the poller.
     rcon: RconConfig | None = Field(default_factory=dict, validate_default=True)

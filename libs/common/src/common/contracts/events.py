@@ -72,9 +72,12 @@ class GameEvent(WireModel):
     type: str = Field(pattern=EVENT_TYPE_PATTERN)
     """Event type, e.g. ``join``; see :class:`EventType`."""
     ts: datetime | None = None
-    """Game's own timestamp from the line's date prefix (no timezone in the log; see docs)."""
+    """The line's date prefix as an instant (aware, UTC): the log writes local time without a
+    zone, and the parser reads it in the server's ``log_timezone`` (servers.yml). None for a
+    line without a date (engine lines count seconds since start) and synthesised events."""
     observed_at: datetime
-    """When the pipeline read the line (UTC)."""
+    """When the pipeline read the line (UTC): the tailer's read time of its raw batch, so the
+    same line always gets the same value; for a synthesised event, when it was made."""
     player: str | None = None
     """Player the event is about, when there is one."""
     message: str | None = None
@@ -85,6 +88,10 @@ class GameEvent(WireModel):
     """The log line as read."""
     source: SourcePosition | None = None
     """Position in the log; absent for synthesised events."""
+    after: SourcePosition | None = None
+    """For a synthesised event (``reconciled``): the log position it was decided against (the
+    latest logged join/leave/start/stop its producer had seen). Session derivation places it
+    right after that line; absent for logged events (docs/persistence.md, "Sessions")."""
     pattern: str | None = None
     """Name of the pattern that matched."""
     channel: str | None = None
