@@ -7,10 +7,10 @@ whose value is a :class:`~pydantic.SecretStr`, and registers the value with
 :func:`common.redaction.register_secret` so no log line can show it.
 
 An unset or empty variable, and a missing, unreadable, empty, oversized (over 64 KiB) or
-special file (a directory, FIFO or device), are errors naming the field (the original silently used the literal ``${VAR}`` as the password; see
-shared/research/original-isr.md §6.1 S9). References inside a block whose ``enabled`` is
-``false`` are checked for shape but not resolved, so switching RCON off does not require its
-password.
+special file (a directory, FIFO or device), are errors naming the field (the original silently
+used the literal ``${VAR}`` as the password; see shared/research/original-isr.md §6.1 S9).
+References inside a block whose ``enabled`` is ``false`` are checked for shape but not
+resolved, so switching RCON off does not require its password.
 
 Use :data:`SecretFromEnv` / :data:`SecretFromFile` as field types in any config model.
 """
