@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -136,6 +137,84 @@ class TestFileReference:
         issue = only_issue(tmp_path, {})
 
         assert issue.message == "secret file plain/pw cannot be read: Not a directory"
+
+
+class TestSpecialFiles:
+    """Secret files are regular files of at most 64 KiB; anything else is refused at once."""
+
+    @pytest.mark.timeout(10)
+    def test_dev_zero_is_refused(self, tmp_path: Path) -> None:
+        """/dev/zero (endless) is a character device, refused without reading it."""
+        write_rcon(tmp_path, "password_file: /dev/zero\n")
+
+        issue = only_issue(tmp_path, {})
+
+        assert (issue.field, issue.message) == (
+            "servers.alpha.rcon.password_file",
+            "secret file /dev/zero is a character device, not a regular file",
+        )
+
+    @pytest.mark.timeout(10)
+    def test_fifo_is_refused_without_hanging(self, tmp_path: Path) -> None:
+        """A FIFO nobody writes to is refused instead of blocking the load."""
+        os.mkfifo(tmp_path / "pw")
+        write_rcon(tmp_path, "password_file: pw\n")
+
+        issue = only_issue(tmp_path, {})
+
+        assert issue.message == "secret file pw is a FIFO (named pipe), not a regular file"
+
+    def test_directory_is_refused(self, tmp_path: Path) -> None:
+        """A directory is named as such."""
+        (tmp_path / "pw").mkdir()
+        write_rcon(tmp_path, "password_file: pw\n")
+
+        issue = only_issue(tmp_path, {})
+
+        assert issue.message == "secret file pw is a directory, not a regular file"
+
+    def test_huge_file_is_refused(self, tmp_path: Path) -> None:
+        """A regular file over 64 KiB (here a sparse 1 GiB one) is refused without reading it."""
+        with (tmp_path / "pw").open("wb") as handle:
+            handle.truncate(1 << 30)
+        write_rcon(tmp_path, "password_file: pw\n")
+
+        issue = only_issue(tmp_path, {})
+
+        assert issue.message == (
+            "secret file pw is larger than the limit of 65,536 bytes (1,073,741,824 bytes)"
+        )
+
+    def test_file_at_the_limit_is_read(self, tmp_path: Path) -> None:
+        """A secret of exactly 64 KiB is still accepted."""
+        (tmp_path / "pw").write_text("k" * 65536)
+        write_rcon(tmp_path, "password_file: pw\n")
+
+        rcon = load_config(tmp_path, environ={}).servers["alpha"].rcon
+
+        assert rcon is not None
+        assert len(rcon.password.get_secret_value()) == 65536
+
+    def test_symlink_to_a_regular_file_is_followed(self, tmp_path: Path) -> None:
+        """Kubernetes mounts secrets as symlinks (..data/pw); a symlink to a regular file works."""
+        (tmp_path / "..data").mkdir()
+        (tmp_path / "..data" / "pw").write_text("linked-secret\n")
+        (tmp_path / "pw").symlink_to(Path("..data") / "pw")
+        write_rcon(tmp_path, "password_file: pw\n")
+
+        rcon = load_config(tmp_path, environ={}).servers["alpha"].rcon
+
+        assert rcon is not None
+        assert rcon.password.get_secret_value() == "linked-secret"
+
+    def test_symlink_to_a_device_is_refused(self, tmp_path: Path) -> None:
+        """A symlink is judged by what it points to: one to /dev/zero is refused."""
+        (tmp_path / "pw").symlink_to("/dev/zero")
+        write_rcon(tmp_path, "password_file: pw\n")
+
+        issue = only_issue(tmp_path, {})
+
+        assert issue.message == "secret file pw is a character device, not a regular file"
 
 
 class TestInlineSecrets:

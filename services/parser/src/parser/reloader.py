@@ -5,6 +5,11 @@ watcher compares a fingerprint of the files (names, sizes, mtimes) every ``inter
 change it loads and self-tests the whole set off the event loop. A valid set replaces the current
 one atomically (a batch in progress finishes with the set it started with). An invalid set is
 refused: every problem is logged, an alert is raised, and the last good set keeps running.
+
+Nothing a file holds can stop the watching: the loader turns every malformed file into
+problems, an unexpected exception while loading is reported as an internal error and treated
+as a refused reload (alert included), and an alert that cannot be published (NATS away) is
+logged; the next edit is checked as usual.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import structlog
 
 from common.backoff import sleep_until_stop
 from common.config.errors import ConfigIssue
+from common.internal_errors import report_internal_error
 from parser.patterns.engine import PatternSet
-from parser.patterns.loader import load_patterns, pattern_files
+from parser.patterns.loader import LoadResult, load_patterns, pattern_files
 
 log = structlog.get_logger()
 
@@ -72,12 +78,21 @@ class PatternReloader:
         if now == self._seen:
             return False
         self._seen = now
-        result = await asyncio.to_thread(load_patterns, self._config_dir, packs=self._packs)
+        try:
+            result = await asyncio.to_thread(load_patterns, self._config_dir, packs=self._packs)
+        except Exception as exc:  # a loader bug: refuse the reload, keep watching
+            report_internal_error(exc, "pattern reload")
+            folder = Path("patterns") if self._config_dir is None else self._config_dir / "patterns"
+            reason = f"could not be loaded ({type(exc).__name__}); see the parser's log"
+            result = LoadResult(None, (ConfigIssue(folder, None, "", reason),), ())
         if result.patterns is None:
             for issue in result.issues:
                 log.error("pattern_reload_refused", problem=str(issue))
             log.error("pattern_reload_kept_previous_set", problems=len(result.issues))
-            await self._on_invalid(result.issues)
+            try:
+                await self._on_invalid(result.issues)
+            except Exception as exc:  # e.g. NATS away; the refusal is logged above
+                log.warning("pattern_alert_not_published", error=f"{type(exc).__name__}: {exc}")
             return False
         self._holder.current = result.patterns
         self._holder.generation += 1
@@ -87,4 +102,7 @@ class PatternReloader:
     async def run(self, stop: asyncio.Event) -> None:
         """Check every ``interval_s`` until ``stop`` is set."""
         while not await sleep_until_stop(stop, self._interval_s):
-            await self.check_once()
+            try:
+                await self.check_once()
+            except Exception as exc:  # the watcher outlives any one check
+                report_internal_error(exc, "pattern reload check")

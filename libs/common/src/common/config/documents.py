@@ -1,10 +1,16 @@
 """Read a YAML file into plain Python data plus a map from every key's path to its line.
 
-ruamel.yaml's round-trip loader keeps the position of every key (``.lc``); we walk its tree
-once, turning it into plain ``dict`` / ``list`` / scalars (so pydantic's strict mode sees exact
-``int``, ``float``, ``bool`` and ``str``, not ruamel subclasses) and recording the 1-based line of
-each mapping key and sequence item. Syntax errors, duplicate keys and unreadable files become
-:class:`~common.config.errors.ConfigIssue` values with the line ruamel reports.
+This is the one YAML reader of the project: ``servers.yml``, ``mentions.yml``, the pattern files
+and anything else a service loads go through :func:`read_yaml` (or :func:`parse_yaml` for text
+already in hand), so the limits of :mod:`common.config.limits` hold for every file. The file is
+read as a regular file of at most ``YAML_MAX_BYTES`` (never a FIFO or device); ruamel.yaml's
+scanner and parser turn it into events, and :mod:`common.config.yaml_tree` builds plain
+``dict`` / ``list`` / scalars from them (exact ``int``, ``float``, ``bool`` and ``str``, so
+pydantic's strict mode sees no ruamel subclasses), recording the 1-based line of each mapping
+key and sequence item. Whatever the text holds, the result is a document or a
+:class:`~common.config.errors.ConfigError` whose issues name the file and line: syntax errors,
+duplicate keys, unsupported tags (``!!python/...``), bad merge keys, nesting beyond the depth
+limit, alias bombs, oversized or special files. No other exception escapes.
 
 The YAML 1.2 rules apply: ``yes``/``no``/``on``/``off`` are strings, only ``true``/``false``
 are booleans.
@@ -12,24 +18,24 @@ are booleans.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
-from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.scalarbool import ScalarBoolean
 
 from common.config.errors import ConfigError, ConfigIssue
+from common.config.files import FileReadError, read_regular_file
+from common.config.limits import YAML_MAX_BYTES, YAML_MAX_DEPTH, YAML_MAX_NODES
+from common.config.yaml_tree import Limits, Loc, YamlProblem, build
 
-Loc: TypeAlias = tuple[Any, ...]
-"""Path of a value inside a document: mapping keys (usually ``str``) and sequence indexes."""
+__all__ = ["Loc", "YamlDocument", "format_loc", "parse_yaml", "read_yaml"]
+
 _DUPLICATE_VALUES = re.compile(r" with value .*", re.DOTALL)
+_LIMITS = Limits(max_depth=YAML_MAX_DEPTH, max_nodes=YAML_MAX_NODES)
 
 
 @dataclass(frozen=True)
@@ -72,23 +78,19 @@ def format_loc(loc: Loc) -> str:
     return out
 
 
-class _UnsupportedTagError(Exception):
-    def __init__(self, tag: str) -> None:
-        self.tag = tag
-        super().__init__(tag)
-
-
 def read_yaml(path: Path) -> YamlDocument:
-    """Read and parse ``path``.
+    """Read and parse ``path`` (a regular file, or a symlink to one, of at most 512 KiB).
 
     Raises:
-        ConfigError: the file cannot be read, is not UTF-8, or is not valid YAML; the issue
-            names the line where the parser stopped.
+        ConfigError: the file cannot be read, is not a regular file, is too large, is not
+            UTF-8, or is not acceptable YAML; the issue names the line where that was found.
     """
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError([ConfigIssue(path, None, "", f"cannot read: {exc.strerror}")]) from exc
+        raw = read_regular_file(path, max_bytes=YAML_MAX_BYTES)
+    except FileNotFoundError:
+        raise ConfigError([ConfigIssue(path, None, "", "cannot read: file not found")]) from None
+    except FileReadError as exc:
+        raise ConfigError([ConfigIssue(path, None, "", f"file {exc.reason}")]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -99,78 +101,36 @@ def read_yaml(path: Path) -> YamlDocument:
 
 def parse_yaml(text: str, path: Path) -> YamlDocument:
     """Parse ``text`` as the content of ``path`` (see :func:`read_yaml`)."""
-    yaml = YAML(typ="rt")
+    if len(text) > YAML_MAX_BYTES or len(text.encode("utf-8")) > YAML_MAX_BYTES:
+        message = f"file is larger than the limit of {YAML_MAX_BYTES:,} bytes"
+        raise ConfigError([ConfigIssue(path, None, "", message)])
+    yaml = YAML(typ="safe", pure=True)
+    yaml.version = (1, 2)
     try:
-        node = yaml.load(text)
+        data, entries, first_line = build(yaml.parse(text), yaml.constructor, _LIMITS)
+    except YamlProblem as exc:
+        issue = ConfigIssue(path, exc.line, format_loc(exc.loc), exc.message)
+        raise ConfigError([issue]) from None
     except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        if isinstance(exc, DuplicateKeyError):
-            # ruamel quotes both values; a duplicated secret-looking key must not be echoed.
-            problem = _DUPLICATE_VALUES.sub("", problem)
-        elif exc.context and exc.problem:
-            problem = f"{exc.problem} ({exc.context})"
-        raise ConfigError([ConfigIssue(path, line, "", f"YAML syntax error: {problem}")]) from exc
+        raise ConfigError([_syntax_issue(path, exc)]) from None
     except YAMLError as exc:
-        raise ConfigError([ConfigIssue(path, None, "", f"YAML error: {exc}")]) from exc
-    lines: dict[Loc, int] = {}
-    if isinstance(node, (CommentedMap, CommentedSeq)):
-        lines[()] = node.lc.line + 1
-    try:
-        data = _plain(node, (), lines)
-    except _UnsupportedTagError as exc:
-        message = f"YAML tag {exc.tag} is not supported; write a plain value"
-        raise ConfigError([ConfigIssue(path, None, "", message)]) from exc
+        raise ConfigError([ConfigIssue(path, None, "", f"YAML error: {exc}")]) from None
+    except Exception as exc:
+        # ruamel's scanner and parser have no known failure of this kind; should one appear,
+        # it is still this file's problem, not a crash of the service reading it.
+        message = f"YAML could not be read ({type(exc).__name__}); simplify the file"
+        raise ConfigError([ConfigIssue(path, None, "", message)]) from None
+    lines: dict[Loc, int] = dict(entries)
+    if isinstance(data, (dict, list)):
+        lines[()] = first_line
     return YamlDocument(path, data, lines)
 
 
-def _plain(node: Any, loc: Loc, lines: dict[Loc, int]) -> Any:
-    if isinstance(node, CommentedMap):
-        out: dict[Any, Any] = {}
-        for key, value in node.items():
-            plain_key = _plain_key(key)
-            line = _key_line(node, key)
-            if line is not None:
-                lines[(*loc, plain_key)] = line
-            out[plain_key] = _plain(value, (*loc, plain_key), lines)
-        return out
-    if isinstance(node, CommentedSeq):
-        items: list[Any] = []
-        for index, value in enumerate(node):
-            lines[(*loc, index)] = node.lc.item(index)[0] + 1
-            items.append(_plain(value, (*loc, index), lines))
-        return items
-    return _plain_scalar(node)
-
-
-def _plain_scalar(node: Any) -> Any:
-    if node is None or isinstance(node, (bool, dt.date, bytes)):
-        return node
-    if isinstance(node, TaggedScalar):
-        raise _UnsupportedTagError(str(node.tag.value if node.tag else "?"))
-    if isinstance(node, ScalarBoolean):
-        return bool(node)
-    # Order matters: bool is an int, and ruamel's ScalarInt/ScalarFloat/str subclasses must
-    # become exact builtins or pydantic's strict mode would see foreign types.
-    for kind in (int, float, str):
-        if isinstance(node, kind):
-            return kind(node)
-    return node
-
-
-def _plain_key(key: Any) -> Any:
-    if isinstance(key, (tuple, list)):
-        return tuple(_plain_key(part) for part in key)
-    return _plain_scalar(key)
-
-
-def _key_line(node: CommentedMap, key: Any) -> int | None:
-    position = node.lc.data.get(key)
-    if position is not None:
-        return int(position[0]) + 1
-    # A key brought in by a YAML merge (`<<: *anchor`) is positioned in the anchored mapping.
-    for _index, source in node.merge:
-        if isinstance(source, CommentedMap) and key in source:
-            return _key_line(source, key)
-    return None
+def _syntax_issue(path: Path, exc: MarkedYAMLError) -> ConfigIssue:
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark is not None else None
+    problem = exc.problem or exc.context or "invalid YAML"
+    if exc.context and exc.problem:
+        problem = f"{exc.problem} ({exc.context})"
+    problem = _DUPLICATE_VALUES.sub("", problem)  # never echo a value: it may be a secret
+    return ConfigIssue(path, line, "", f"YAML syntax error: {problem}")

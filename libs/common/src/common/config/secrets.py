@@ -6,11 +6,11 @@ secrets this way). Validation resolves the reference at load time into a :class:
 whose value is a :class:`~pydantic.SecretStr`, and registers the value with
 :func:`common.redaction.register_secret` so no log line can show it.
 
-An unset or empty variable, and a missing, unreadable or empty file, are errors naming the
-field (the original silently used the literal ``${VAR}`` as the password; see
-shared/research/original-isr.md §6.1 S9). References inside a block whose ``enabled`` is
-``false`` are checked for shape but not resolved, so switching RCON off does not require its
-password.
+An unset or empty variable, and a missing, unreadable, empty, oversized (over 64 KiB) or
+special file (a directory, FIFO or device), are errors naming the field (the original silently
+used the literal ``${VAR}`` as the password; see shared/research/original-isr.md §6.1 S9).
+References inside a block whose ``enabled`` is ``false`` are checked for shape but not
+resolved, so switching RCON off does not require its password.
 
 Use :data:`SecretFromEnv` / :data:`SecretFromFile` as field types in any config model.
 """
@@ -31,6 +31,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from common.config.context import LoadContext
+from common.config.files import FileReadError, read_regular_file
+from common.config.limits import SECRET_MAX_BYTES
 from common.redaction import is_secret_key, register_secret
 
 SECRET_ERROR = "isr_secret"  # noqa: S105 - an error type name, not a password
@@ -109,8 +111,10 @@ def validate_env_reference(value: object, info: ValidationInfo) -> SecretRef:
 def validate_file_reference(value: object, info: ValidationInfo) -> SecretRef:
     """Pydantic validator: ``PATH`` -> :class:`SecretRef` holding the file's text.
 
-    The path is relative to the config directory unless absolute. Trailing newlines are
-    dropped (``echo pw > file`` adds one); nothing else is.
+    The path is relative to the config directory unless absolute. It must be a regular file
+    (a symlink to one is fine: Kubernetes mounts secrets that way) of at most 64 KiB, so that
+    ``/dev/zero``, a FIFO or a directory is an error naming the field instead of a hang or a
+    MemoryError. Trailing newlines are dropped (``echo pw > file`` adds one); nothing else is.
     """
     if isinstance(value, SecretRef) and value.kind == "file":
         return value
@@ -123,13 +127,11 @@ def validate_file_reference(value: object, info: ValidationInfo) -> SecretRef:
     if not _should_resolve(info, context):
         return SecretRef(kind="file", reference=str(path))
     try:
-        raw = path.read_bytes()
+        raw = read_regular_file(path, max_bytes=SECRET_MAX_BYTES)
     except FileNotFoundError:
         raise secret_error(f"secret file {value} does not exist (looked for {path})") from None
-    except IsADirectoryError:
-        raise secret_error(f"secret file {value} is a directory ({path})") from None
-    except OSError as exc:
-        raise secret_error(f"secret file {value} cannot be read: {exc.strerror}") from None
+    except FileReadError as exc:
+        raise secret_error(f"secret file {value} {exc.reason}") from None
     try:
         secret = raw.decode("utf-8").rstrip(_TRAILING_NEWLINES)
     except UnicodeDecodeError:

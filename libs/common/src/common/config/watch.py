@@ -11,6 +11,11 @@ directory again:
 - invalid: every issue is logged and the current config stays (``on_change`` is not called);
   the watcher tries again on the next change.
 
+A watcher never dies of a bad edit, whatever the edit holds: a loader that raises something
+other than :class:`ConfigError` (a bug; it should not happen), an ``on_change`` that raises, or
+a file that cannot even be fingerprinted is reported as an internal error (logged with its
+traceback) and the watcher carries on with the last good config, applying the next valid edit.
+
 Files are hashed and loaded in a worker thread, so a slow disk does not stall the event loop.
 Secret files referenced by ``*_file`` are re-read on every reload, but a change to them alone
 does not trigger one; nor can a running process see a changed environment variable.
@@ -28,8 +33,11 @@ from typing import Any, Generic, TypeVar, overload
 import structlog
 
 from common.config.errors import ConfigError
+from common.config.files import FileReadError, read_regular_file
+from common.config.limits import YAML_MAX_BYTES
 from common.config.loader import SERVERS_FILE, load_config
 from common.config.models import IsrConfig
+from common.internal_errors import report_internal_error
 
 ConfigT = TypeVar("ConfigT")
 
@@ -45,8 +53,8 @@ class ConfigWatcher(Generic[ConfigT]):
 
     Args:
         config_dir: the configuration directory.
-        on_change: awaited with each new valid config; its exceptions propagate out of
-            :meth:`run`.
+        on_change: awaited with each new valid config; an exception it raises is reported as an
+            internal error and the watcher keeps polling (the config stays the previous one).
         load: builds the config from the directory; raises ConfigError when it is invalid
             (default: :func:`load_config` with ``environ``).
         environ: environment for the default loader's ``*_env`` references.
@@ -106,9 +114,12 @@ class ConfigWatcher(Generic[ConfigT]):
         return self._current
 
     async def run(self) -> None:
-        """Poll until cancelled."""
+        """Poll until cancelled; no exception of a poll ends it (each one is logged)."""
         while True:
-            await self.poll()
+            try:
+                await self.poll()
+            except Exception as exc:  # the watcher outlives any one poll
+                report_internal_error(exc, f"config watcher of {self._config_dir}")
             await asyncio.sleep(self._interval_s)
 
     async def poll(self) -> bool:
@@ -118,6 +129,7 @@ class ConfigWatcher(Generic[ConfigT]):
             return False
         self._seen = fingerprint
         log = structlog.get_logger()
+        keeping = "the last valid config" if self._current is not None else "nothing"
         try:
             config = await asyncio.to_thread(self._load, self._config_dir)
         except ConfigError as exc:
@@ -133,14 +145,21 @@ class ConfigWatcher(Generic[ConfigT]):
                 "config.reload_rejected",
                 config_dir=str(self._config_dir),
                 issues=len(exc.issues),
-                keeping="the last valid config" if self._current is not None else "nothing",
+                keeping=keeping,
             )
+            return False
+        except Exception as exc:  # a loader bug must not end the watcher
+            report_internal_error(exc, f"config reload of {self._config_dir}, keeping {keeping}")
             return False
         if config == self._current:
             return False
+        try:
+            await self._on_change(config)
+        except Exception as exc:  # logged; the next valid edit is applied
+            report_internal_error(exc, f"applying the config of {self._config_dir}")
+            return False
         self._current = config
         log.info("config.reloaded", config_dir=str(self._config_dir))
-        await self._on_change(config)
         return True
 
     def _fingerprint(self) -> _Fingerprint:
@@ -149,8 +168,14 @@ class ConfigWatcher(Generic[ConfigT]):
         for path in sorted(paths):
             try:
                 stat = path.stat()
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
             except OSError:
-                continue  # vanished between glob and read: the next poll sees the new state
+                continue  # vanished between glob and stat: the next poll sees the new state
+            try:
+                # Bounded like the loader's own read: /dev/zero or a FIFO here must not hang
+                # or exhaust the watcher; the load that follows reports what is wrong.
+                content = read_regular_file(path, max_bytes=YAML_MAX_BYTES)
+                digest = hashlib.sha256(content).hexdigest()
+            except (OSError, FileReadError) as exc:
+                digest = f"unreadable: {exc}"
             entries.append((str(path), stat.st_mtime_ns, stat.st_size, digest))
         return tuple(entries)
