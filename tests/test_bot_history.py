@@ -117,6 +117,7 @@ async def test_history_commands_answer_from_the_query_api(
                     break
                 await asyncio.sleep(0.2)  # polling the writer, not synchronising
             ups = await _ask(fake_discord, "ups", hours="2")
+            ups_raw = await _ask(fake_discord, "ups", hours="1")
             players = await _ask(fake_discord, "players", hours="2")
             playtime = await _ask(fake_discord, "playtime", player="Bob")
             seen = await _ask(fake_discord, "seen", player="Bob")
@@ -129,6 +130,9 @@ async def test_history_commands_answer_from_the_query_api(
     for chart in (ups, players):
         assert chart["attachments"][0]["filename"].endswith("-history.png")
         assert chart["embeds"][0]["image"]["url"].startswith("attachment://")
+    assert ups["embeds"][0]["description"] == "60 points, every 1m"
+    # One hour is read at raw resolution (step 0): the spacing comes from the samples themselves.
+    assert ups_raw["embeds"][0]["description"] == "59 samples, about every 1m", ups_raw
     assert "30m" in playtime["embeds"][0]["description"]
     assert "Last seen" in seen["embeds"][0]["description"]
     assert alerts["embeds"][0]["fields"][0]["name"].startswith("ups_low")

@@ -73,8 +73,8 @@ class TestCheckConfig:
             f"{servers}:13: servers.alpha.metrics.evolution: expected true or false, got the "
             'string "false" (write true or false, without quotes)',
             f"{servers}:14: servers.alpha.colour: unknown key; allowed here: name, description, "
-            "log_path, log_start, rcon, channels, metrics, stats, alerts, permissions, "
-            "cooldowns, bridge, simulator",
+            "log_path, log_start, log_timezone, rcon, channels, metrics, stats, alerts, "
+            "permissions, cooldowns, bridge, simulator",
         ] == result.stdout.splitlines()
         assert f"5 problems in {config_dir}\n" == result.stderr
 

@@ -49,3 +49,29 @@ class TestSpoofingAndAddresses:
         """2.0.77, 12:30:45, Main.cpp:839 and level::on_nth_tick stay as they are."""
         text = "Factorio 2.0.77 at 12:30:45 Main.cpp:839 level::on_nth_tick(1) ratio 1:2"
         assert hide_addresses(text) == text
+
+
+def test_rcon_errors_and_alerts_hide_addresses():
+    """A poller's socket error and an alert summary lose their IP address before Discord."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from bot.commands.replies import rcon_error  # noqa: PLC0415
+    from bot.render import render_alert  # noqa: PLC0415
+    from common.contracts import Alert, AlertType, Severity, rcon  # noqa: PLC0415
+
+    error = rcon.RconError(
+        code=rcon.RconErrorCode.RCON_UNAVAILABLE,
+        message="RCON connection lost: Connect call failed ('10.0.0.5', 27015)",
+    )
+    alert = Alert(
+        id="a:1", server="a", type=AlertType.RCON_DOWN, severity=Severity.CRITICAL,
+        raised_at=datetime.now(UTC), summary="lost 10.0.0.5:27015",
+    )  # fmt: skip
+
+    reply = rcon_error(error, server_name="A")
+    item = render_alert(alert, server_name="A")
+
+    assert reply.embed is not None
+    assert "10.0.0.5" not in reply.embed.description
+    assert item.embed is not None
+    assert "10.0.0.5" not in item.embed.description

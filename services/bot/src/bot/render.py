@@ -317,7 +317,7 @@ def render_alert(alert: Alert, *, server_name: str) -> Item:
     return Item(
         embed=EmbedSpec(
             title=f"{title} — {safe_text(server_name, limit=100)}",
-            description=safe_text(alert.summary, limit=1500),
+            description=safe_text(hide_addresses(alert.summary), limit=1500),
             color=_SEVERITY_COLOR.get(alert.severity, Color.WARNING),
             fields=tuple(fields),
             footer="Factorio ISR",

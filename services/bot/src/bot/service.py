@@ -140,6 +140,7 @@ async def run(settings: BotSettings, *, stop: asyncio.Event | None = None) -> No
             user_context=user_context,
             watch=watch,
             timeout_s=settings.command_timeout_s,
+            operation_timeouts_s={"save": settings.save_timeout_s},
         )
         bot.subscribe(hikari.InteractionCreateEvent, commands.on_interaction)
         bridge = Bridge(

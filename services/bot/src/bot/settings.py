@@ -88,6 +88,9 @@ class BotSettings(BaseSettings):
     other kind is a compact line."""
     command_timeout_s: float = Field(default=10.0, gt=0)
     """How long a command waits for the RCON poller or the query API."""
+    save_timeout_s: float = Field(default=130.0, gt=0)
+    """How long ``/factorio save`` waits for the RCON poller: a big map saves for minutes; keep
+    it above the poller's ``ISR_POLLER_SAVE_TIMEOUT_S`` (120 s) so the poller's own answer wins."""
     register_commands: bool = True
     """Register the slash commands in every guild of ``discord.guild_ids`` at start."""
 

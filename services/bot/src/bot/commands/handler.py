@@ -77,6 +77,7 @@ class CommandHandler:
         user_context: KeyValue,
         watch: MetricsWatch,
         timeout_s: float,
+        operation_timeouts_s: Mapping[str, float] | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._nc = nc
@@ -86,6 +87,8 @@ class CommandHandler:
         self._kv = user_context
         self._watch = watch
         self._timeout_s = timeout_s
+        self._operation_timeouts_s = dict(operation_timeouts_s or {})
+        """Per-operation waits that replace the table's (``save``: ``ISR_BOT_SAVE_TIMEOUT_S``)."""
         self._clock = clock
         self._cooldowns = SlidingWindowLog()
 
@@ -217,7 +220,9 @@ class CommandHandler:
             }
         )
         outcome, detail = AuditResult.OK, None
-        timeout_s = max(self._timeout_s, decided.spec.timeout_s or 0.0)
+        timeout_s = self._operation_timeouts_s.get(
+            decided.spec.name, max(self._timeout_s, decided.spec.timeout_s or 0.0)
+        )
         try:
             answer = await self._nc.request(
                 self._topology.rcon_subject(decided.server),
@@ -227,13 +232,12 @@ class CommandHandler:
             reply_model = rcon.RconReply.from_json(answer.data)
         except nats.errors.NoRespondersError:
             reply = replies.transport_error(
-                "no_responders", server_name=server.name, timeout_s=self._timeout_s
+                "no_responders", server_name=server.name, timeout_s=timeout_s
             )
             outcome, detail = AuditResult.FAILED, "no RCON poller answered"
         except (nats.errors.TimeoutError, TimeoutError):
-            reply = replies.transport_error(
-                "timeout", server_name=server.name, timeout_s=self._timeout_s
-            )
+            # The wait this operation really had (a save waits far longer than a query).
+            reply = replies.transport_error("timeout", server_name=server.name, timeout_s=timeout_s)
             outcome, detail = AuditResult.FAILED, "timed out"
         except InvalidMessage as exc:
             reply = replies.refusal(

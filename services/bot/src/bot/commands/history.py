@@ -5,6 +5,7 @@ Pure: request building and reply rendering; the shell sends the request.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -68,6 +69,19 @@ def active_alerts(alerts: tuple[queries.AlertRecord, ...]) -> list[queries.Alert
     return active
 
 
+def spacing_text(reply: queries.MetricHistoryReply) -> str:
+    """``60 points, every 1m``; at raw resolution (step 0) the samples' own median spacing."""
+    points = reply.points
+    if reply.step_s > 0:
+        return f"{len(points)} points, every {format_duration(reply.step_s)}"
+    gaps = sorted((b.t - a.t).total_seconds() for a, b in itertools.pairwise(points))
+    if not gaps:
+        return f"{len(points)} sample" + ("s" if len(points) != 1 else "")
+    median_s = gaps[len(gaps) // 2]
+    every = format_duration(median_s) if median_s >= 1 else f"{median_s:.1f}s"
+    return f"{len(points)} samples, about every {every}"
+
+
 def history_reply(name: str, reply: Any, *, server_name: str) -> Reply:  # noqa: PLR0911
     """The answer to a ``/factorio-stats`` subcommand."""
     who = safe_text(server_name, limit=80)
@@ -94,7 +108,7 @@ def history_reply(name: str, reply: Any, *, server_name: str) -> Reply:  # noqa:
             file_name = f"{name}-history.png"
             embed = EmbedSpec(
                 f"📈 {'UPS' if name == 'ups' else 'Players'} history — {who}",
-                f"{len(points)} points, every {format_duration(reply.step_s)}",
+                spacing_text(reply),
                 Color.INFO,
                 footer=FOOTER,
                 image=f"attachment://{file_name}",

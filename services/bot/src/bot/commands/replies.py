@@ -15,7 +15,7 @@ from bot.render import (
     format_duration,
     format_evolution,
 )
-from bot.safety import safe_text, truncate
+from bot.safety import hide_addresses, safe_text, truncate
 from common.config import IsrConfig
 from common.contracts import rcon
 
@@ -56,7 +56,8 @@ _ERROR_TITLES = {
 def rcon_error(error: rcon.RconError, *, server_name: str) -> Reply:
     """A poller error as an ephemeral embed naming what went wrong."""
     title = _ERROR_TITLES.get(error.code, "❌ Error")
-    message = safe_text(error.message, limit=1500, single_line=False)
+    # Poller errors can quote the socket error ("Connect call failed ('10.0.0.5', 27015)").
+    message = safe_text(hide_addresses(error.message), limit=1500, single_line=False)
     return refusal(f"{title} — {safe_text(server_name, limit=80)}", message)
 
 
