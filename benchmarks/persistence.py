@@ -3,7 +3,7 @@
 1. **Insert rate.** ``events`` events are published to a real nats-server first, as the parser
    publishes a burst (one message per event type per raw batch of 500 lines); then they are
    drained into a throwaway local Postgres (COPY, sessions, ack after commit), three ways: by
-   the service's own pieces in this process (``PullLoop`` x2 -> ``BatchConsumer.process`` ->
+   the service's own pieces in this process (``common.intake.Intake`` with two pull loops ->
    ``EventWriter``), by one real ``isr persistence`` process, and by two (replicas sharing the
    durable consumer, on the same two cores). Each way drains ``rounds`` times (3), the ways
    taking turns, each drain into a database of its own; the median drain is reported beside
@@ -39,8 +39,9 @@ import asyncpg
 import nats
 from nats.js import JetStreamContext
 
-from common.consumer import BatchConsumer
 from common.contracts import GameEvent, MetricHistoryRequest, SourcePosition
+from common.dead_letters import DeadLetters
+from common.intake import Intake, PullOptions
 from common.logging import configure as configure_logging
 from common.publishing import Outgoing, publish_confirmed
 from common.settings import LogSettings
@@ -53,16 +54,15 @@ from isr_testing.processes import ServiceProcess
 from parser.events import EncodedEvent, pack_events
 from parser.settings import ParserSettings
 from persistence import history
-from persistence.dead_letters import DeadLetters
 from persistence.gate import DatabaseGate
-from persistence.intake import PullLoop, tune_gc
+from persistence.gc_tuning import tune_gc
 from persistence.migrations import migrate
 from persistence.partition_store import PartitionKeeper
 from persistence.partitions import DayPartition
 from persistence.rows import EVENT_COLUMNS, event_row
 from persistence.settings import PersistenceSettings
 from persistence.writer import EventWriter, decode_for_writer, prepare_connection
-from persistence.writing import Several, tolerant
+from persistence.writing import Several
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -241,30 +241,25 @@ async def _drain(
         if counted >= count:
             done.set()
 
-    consumer: BatchConsumer[Any] = BatchConsumer(
-        js,
+    intake: Intake[Any] = Intake(
+        nc,
+        DeadLetters(js, topo, "bench"),
         stream=topo.events_stream,
         durable="bench",
-        decode=tolerant(decode_for_writer),
-        handler=EventWriter(pool, gate=gate, dead_letters=DeadLetters(js, topo))
-        if write
-        else count_only,
-        service="bench",
-        batch_size=batch_size,
+        decode=decode_for_writer,
+        consumer=settings.consumer,
+        pull=PullOptions(batch_size=batch_size, max_bytes=settings.batch_max_bytes, loops=loops),
+        ready=gate.ready,
     )
+    handler = EventWriter(pool, gate=gate) if write else count_only
     stop = asyncio.Event()
-    intake = [
-        PullLoop(nc, consumer, stream=topo.events_stream, durable="bench", gate=gate,
-                 batch_size=batch_size, max_bytes=settings.batch_max_bytes)
-        for _ in range(loops)
-    ]  # fmt: skip
     tune_gc()  # as persistence.service.run does before it starts the loops
     nats_pid = nats_server.pid
     pg_pid, _ = parse_postmaster_pid((pg.pgdata / "postmaster.pid").read_text())
     assert nats_pid is not None
     cpu_before = time.process_time(), _cpu_s(nats_pid), _cpu_s(pg_pid)
     started = time.perf_counter()
-    tasks = [asyncio.create_task(loop.run(stop)) for loop in intake]
+    tasks = [asyncio.create_task(intake.run(handler, stop))]
     if write:
         # Done when JetStream has every message acked, i.e. each batch committed. Polling the
         # consumer is a cheap NATS request; a count(*) of the table every 50 ms would cost

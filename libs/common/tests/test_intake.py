@@ -211,7 +211,7 @@ class TestSettleLater:
         async def take_again(batch: Sequence[Held[RawLineBatch]]) -> None:
             again.extend(batch)
             for one in batch:
-                await one.ack()
+                await one.done()
 
         started = time.monotonic()
         second = bus.intake()
@@ -222,13 +222,13 @@ class TestSettleLater:
         assert waited < 0.9, "redelivered only after the ack wait"
 
     async def test_failed_held_message_is_dead_lettered_with_its_reason(self, bus):
-        """A handler failing a held message as invalid parks it; acking twice is harmless."""
+        """A handler failing a held message as invalid parks it; settling twice is harmless."""
         await bus.publish(_batch(4))
 
         async def take(batch: Sequence[Held[RawLineBatch]]) -> None:
             for one in batch:
                 await one.fail(InvalidMessage(subject=one.msg.subject, reason="channel gone"))
-                await one.ack()
+                await one.done()
 
         intake = bus.intake()
         await _run_until(lambda stop: intake.run_held(take, stop), bus.settled, "settled")

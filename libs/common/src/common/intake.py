@@ -368,10 +368,10 @@ class Held(Generic[T]):
 
     @property
     def is_settled(self) -> bool:
-        """True once acked, failed or forgotten."""
+        """True once done, failed or forgotten."""
         return self._key < 0
 
-    async def ack(self) -> None:
+    async def done(self) -> None:
         """The effect is durable: acknowledge."""
         await self._settle(None)
 

@@ -114,7 +114,7 @@ class AckHandle:
         self.left -= 1
         if self.left == 0:
             self._on_settled(self)
-            await self.held.ack()
+            await self.held.done()
 
     async def reject(self, reason: str) -> None:
         """Discord refused it for good: dead-letter it (replayable once the channel is fixed)."""
@@ -290,7 +290,7 @@ class Relay:
             routes = [(event, self._event_channel(config, event)) for event in events_in(payload)]
             wanted = [(event, channel) for event, channel in routes if channel is not None]
             if not wanted:
-                await held.ack()
+                await held.done()
                 return
             # One handle for the message: it is acked once every event it carries was posted.
             handle = AckHandle(held, len(wanted), self._settled, payload.id)
@@ -305,7 +305,7 @@ class Relay:
             return
         channels = alert_channels(config, payload)
         if not channels:
-            await held.ack()
+            await held.done()
             return
         handle = AckHandle(held, len(channels), self._settled, payload.id)
         self._hold(handle)
