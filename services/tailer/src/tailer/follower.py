@@ -2,7 +2,7 @@
 
 :class:`LogFollower` owns the file. Each :meth:`LogFollower.read_batch` returns the whole lines
 that one read produced (or nothing) together with the offset up to which they reach; the caller
-publishes them and only then calls :meth:`LogFollower.commit` to move the checkpoint.
+publishes them and only then stores the batch's checkpoint.
 
 A file is recognised by its inode *and* by its content: the last bytes before the committed
 offset (``tailer.fingerprint``) are checked whenever the file has changed size and on every
