@@ -13,12 +13,7 @@ def _servers(config_dir: Path, zone_line: str) -> Path:
     """A servers.yml with one log-only server and the given ``log_timezone`` line."""
     config_dir.mkdir(parents=True, exist_ok=True)
     (config_dir / "servers.yml").write_text(
-        "servers:\n"
-        "  alpha:\n"
-        "    log_path: a.log\n"
-        f"{zone_line}"
-        "    rcon:\n"
-        "      enabled: false\n"
+        f"servers:\n  alpha:\n    log_path: a.log\n{zone_line}    rcon:\n      enabled: false\n"
     )
     return config_dir
 

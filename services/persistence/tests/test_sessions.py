@@ -1,7 +1,10 @@
 from datetime import UTC, datetime, timedelta
 
+from common.contracts import GameEvent, SourcePosition
+from persistence.rows import event_row
 from persistence.session_store import plan_rederivation
 from persistence.sessions import EndedBy, LifecycleEvent, Session, derive_sessions
+from persistence.writer import new_lifecycle
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -157,9 +160,6 @@ class TestPlanRederivation:
 class TestLogOrder:
     def test_leave_parsed_before_its_join_still_closes_the_session(self):
         """Rows whose parse times (observed_at) disagree with log order give the log's session."""
-        from common.contracts import GameEvent, SourcePosition
-        from persistence.rows import event_row
-        from persistence.writer import new_lifecycle
 
         def logged(kind: str, offset: int, ts: datetime, parsed: datetime) -> GameEvent:
             return GameEvent(

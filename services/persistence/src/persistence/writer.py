@@ -214,8 +214,8 @@ async def _insert_events(
 ) -> tuple[int, dict[str, Position], dict[str, list[LifecycleEvent]] | None]:
     """Insert what is new of ``events``; return how many and the lifecycle changes per server.
 
-    The changes are the earliest new lifecycle event's log position per server and, when every event was
-    new, the new lifecycle events themselves (None when some were stored already).
+    The changes are the earliest new lifecycle event's log position per server and, when every
+    event was new, the new lifecycle events themselves (None when some were stored already).
     """
     # Rows of events without flags (nearly all) end before the flags column, which then takes
     # its default (persistence.rows.EventRow).
