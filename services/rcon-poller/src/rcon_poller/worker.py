@@ -25,7 +25,7 @@ from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from common.config import ServerConfig
-from common.contracts import Alert, GameEvent, MetricSample
+from common.contracts import Alert, GameEvent, MetricSample, SourcePosition
 from common.contracts import rcon as c
 from common.internal_errors import report_internal_error
 from common.publishing import Outgoing, publish_confirmed
@@ -267,6 +267,11 @@ class ServerWorker:
                 observed_at=now,
                 player=event.player,
                 data={"source": "rcon /players online"},
+                after=None
+                if event.after is None
+                else SourcePosition(
+                    file_id=event.after[0], generation=event.after[1], offset=event.after[2]
+                ),
                 flags=(RECONCILED_FLAG,),
             )
             log.info("presence_reconciled", server=self.tag, type=event.type, player=event.player)
