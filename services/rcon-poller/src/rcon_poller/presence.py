@@ -4,8 +4,9 @@ For a server this replica works, :class:`PresenceFeed` reads every ``join``, ``l
 server start/stop event of that server from the start of the events stream (ordered push
 consumers, nothing durable to clean up) into the worker's
 :class:`~rcon_poller.reconcile.Reconciler`, then keeps following. The reconciler orders logged
-events by log position, so the subscriptions may interleave freely. Reconciliation waits until the history up to the moment of subscribing has been read
-(``is_ready``), or it would "find" every player the replay had not reached yet.
+events by log position, so the subscriptions may interleave freely. Reconciliation waits
+until the history up to the moment of subscribing has been read (``is_ready``), or it would
+"find" every player the replay had not reached yet.
 """
 
 from __future__ import annotations
