@@ -29,6 +29,7 @@ from common.contracts import (
     MetricSample,
     RconErrorCode,
     RconReply,
+    SourcePosition,
     decode_events,
 )
 from common.contracts import rcon as c
@@ -403,9 +404,14 @@ class TestReconciliation:
     async def test_missing_leave_is_published_as_reconciled(
         self, harness: Harness, sim: SimulatedServer, tmp_path: Path
     ):
-        """A join in the log for a player RCON does not list gets a reconciled leave."""
+        """A logged join RCON does not confirm gets a reconciled leave placed after that line."""
         join = GameEvent(
-            id=f"{TAG}:f:1", server=TAG, type="join", observed_at=datetime.now(UTC), player="Ghost"
+            id=f"{TAG}:f:1",
+            server=TAG,
+            type="join",
+            observed_at=datetime.now(UTC),
+            player="Ghost",
+            source=SourcePosition(file_id="f", generation=2, offset=1),
         )
         await harness.js.publish(harness.topology.event_subject(TAG, "join"), join.to_json())
         for name in ("Cool-Guy", "grilled ham"):
@@ -425,6 +431,7 @@ class TestReconciliation:
         reconciled = _reconciled(harness)
         assert [(e.type, e.player) for e in reconciled] == [("leave", "Ghost")]
         assert reconciled[0].flags == ("reconciled",)
+        assert reconciled[0].after == SourcePosition(file_id="f", generation=2, offset=1)
 
     async def test_leave_without_a_log_line_is_reconciled(
         self, harness: Harness, sim: SimulatedServer, tmp_path: Path

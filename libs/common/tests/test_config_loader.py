@@ -357,10 +357,12 @@ class TestLoadConfig:
         assert str(caught.value).splitlines() == [
             "2 configuration problems:",
             f"  {tmp_path / 'servers.yml'}:5: servers.a.x: unknown key; allowed here: "
-            "name, description, log_path, log_start, rcon, channels, metrics, stats, alerts, "
+            "name, description, log_path, log_start, log_timezone, rcon, channels, metrics, stats, "
+            "alerts, "
             "permissions, cooldowns, bridge, simulator",
             f"  {tmp_path / 'servers.yml'}:6: servers.a.y: unknown key; allowed here: "
-            "name, description, log_path, log_start, rcon, channels, metrics, stats, alerts, "
+            "name, description, log_path, log_start, log_timezone, rcon, channels, metrics, stats, "
+            "alerts, "
             "permissions, cooldowns, bridge, simulator",
         ]
 

@@ -39,7 +39,7 @@ class TestParserProperties:
             read_at=datetime.now(UTC),
         )
 
-        encoded, unmatched = events_from_batch(batch, PATTERNS, observed_at=datetime.now(UTC))
+        encoded, unmatched = events_from_batch(batch, PATTERNS)
         events = [GameEvent.from_json(e.payload, strict=True) for e in encoded]
 
         assert len(events) + unmatched == len(lines)

@@ -1,7 +1,10 @@
 from datetime import UTC, datetime, timedelta
 
+from common.contracts import GameEvent, SourcePosition
+from persistence.rows import event_row
 from persistence.session_store import plan_rederivation
 from persistence.sessions import EndedBy, LifecycleEvent, Session, derive_sessions
+from persistence.writer import new_lifecycle
 
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 
@@ -152,3 +155,59 @@ class TestPlanRederivation:
             [],
             [Session("j", "s", "bob", at(0))],
         )
+
+
+class TestLogOrder:
+    def test_leave_parsed_before_its_join_still_closes_the_session(self):
+        """Rows whose parse times (observed_at) disagree with log order give the log's session."""
+
+        def logged(kind: str, offset: int, ts: datetime, parsed: datetime) -> GameEvent:
+            return GameEvent(
+                id=f"s:f:{offset}", server="s", type=kind, ts=ts, observed_at=parsed,
+                player="bob", source=SourcePosition(file_id="f", generation=0, offset=offset),
+            )  # fmt: skip
+
+        join = logged("join", 100, at(0), parsed=at(10))  # redelivered: parsed last
+        leave = logged("leave", 200, at(5), parsed=at(1))
+        lifecycle = new_lifecycle([event_row(leave), event_row(join)])["s"]
+
+        assert derive_sessions("s", lifecycle) == [
+            Session("s:f:100", "s", "bob", at(0), at(5), EndedBy.LOGGED, leave_event_id="s:f:200")
+        ]
+
+    def test_log_position_wins_over_times_that_go_backwards(self):
+        """A leave logged after its join closes it even when its time is earlier (a clock step)."""
+        events = [
+            ev("l", "leave", 0, "bob", generation=0, offset=200),
+            ev("j", "join", 3, "bob", generation=0, offset=100),
+        ]
+
+        assert [(s.id, s.joined_at, s.left_at) for s in derive_sessions("s", events)] == [
+            ("j", at(3), at(3))
+        ]
+
+    def test_reconciled_event_applies_right_after_its_position(self):
+        """A reconciled leave placed after a join's line ends it; a later rejoin opens anew."""
+        events = [
+            ev("j", "join", 0, "bob", generation=0, offset=100),
+            ev("r", "leave", 9, "bob", is_reconciled=True, generation=0, offset=100),
+            ev("j2", "join", 10, "bob", generation=0, offset=300),
+            ev("l2", "leave", 12, "bob", generation=0, offset=400),
+        ]
+
+        assert [(s.id, s.left_at, s.ended_by) for s in derive_sessions("s", events)] == [
+            ("j", at(9), EndedBy.RECONCILED),
+            ("j2", at(12), EndedBy.LOGGED),
+        ]
+
+    def test_reconciled_event_after_a_stop_line_is_ignored(self):
+        """A reconciled leave placed after a stop line finds no open session: the stop ended it."""
+        events = [
+            ev("j", "join", 0, "bob", generation=0, offset=100),
+            ev("q", "server_stopping", 5, generation=0, offset=200),
+            ev("r", "leave", 9, "bob", is_reconciled=True, generation=0, offset=200),
+        ]
+
+        assert [(s.left_at, s.ended_by) for s in derive_sessions("s", events)] == [
+            (at(5), EndedBy.SERVER_STOPPED)
+        ]

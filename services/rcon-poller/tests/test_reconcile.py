@@ -97,3 +97,35 @@ class TestReconciler:
         reconciler.observe_event(LEAVE, "a", sequence=2)
 
         assert reconciler.observe_sample([], now=at(10)) == []
+
+
+class TestLogPositions:
+    def test_synthesised_event_names_the_latest_logged_position(self):
+        """A reconciled leave carries the latest log position the view had applied."""
+        reconciler = Reconciler("srv", grace_s=0)
+        reconciler.observe_event(JOIN, "a", sequence=1, position=(0, 300), file_id="f")
+        reconciler.observe_event(JOIN, "b", sequence=2, position=(0, 100), file_id="f")
+
+        due = reconciler.observe_sample(["b"], now=at(0))
+
+        assert [(e.type, e.player, e.after) for e in due] == [(LEAVE, "a", ("f", 0, 300))]
+
+    def test_a_stop_line_clears_the_view_so_no_leave_is_synthesised(self):
+        """Players online before a server stop line are offline after it: nothing to reconcile."""
+        reconciler = Reconciler("srv", grace_s=0)
+        reconciler.observe_event(JOIN, "a", sequence=1, position=(0, 100), file_id="f")
+
+        reconciler.observe_server_event((0, 200), file_id="f")
+
+        assert frozenset() == reconciler.log_online
+        assert reconciler.observe_sample([], now=at(0)) == []
+
+    def test_a_join_logged_before_a_stop_it_arrives_after_stays_offline(self):
+        """A join that arrives after a later stop line was ended by that stop."""
+        reconciler = Reconciler("srv", grace_s=0)
+        reconciler.observe_server_event((0, 200), file_id="f")
+
+        reconciler.observe_event(JOIN, "a", sequence=3, position=(0, 100), file_id="f")
+        reconciler.observe_event(JOIN, "b", sequence=4, position=(0, 300), file_id="f")
+
+        assert frozenset({"b"}) == reconciler.log_online

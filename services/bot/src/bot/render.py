@@ -260,12 +260,18 @@ def render_event(
             description=sentence,
             color=_event_color(event.type),
             footer=safe_text(server_name, limit=100),
-            timestamp=event.ts or event.observed_at,
+            timestamp=_aware(event.ts or event.observed_at),
         )
         return Item(embed=embed, user_ids=mentioned.user_ids, role_ids=mentioned.role_ids)
     prefix = f"`[{safe_text(server_name, limit=60)}]` " if show_server else ""
     line = truncate(f"{emoji} {prefix}{sentence}", MESSAGE_LIMIT)
     return Item(line=line, user_ids=mentioned.user_ids, role_ids=mentioned.role_ids)
+
+
+def _aware(moment: datetime) -> datetime:
+    # Events from a parser older than log_timezone carry the log's zone-less date: UTC then,
+    # the default zone (Discord wants an instant; hikari warns about naive times).
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _event_color(kind: str) -> int:

@@ -1,11 +1,12 @@
 """Feeding the leave reconciler from the events stream.
 
-For a server this replica works, :class:`PresenceFeed` reads every ``join`` and ``leave`` event
-of that server from the start of the events stream (ordered push consumers, nothing durable to
-clean up) into the worker's :class:`~rcon_poller.reconcile.Reconciler`, then keeps following.
-The reconciler orders by stream sequence per player, so the two subscriptions may interleave
-freely. Reconciliation waits until the history up to the moment of subscribing has been read
-(``is_ready``), or it would "find" every player the replay had not reached yet.
+For a server this replica works, :class:`PresenceFeed` reads every ``join``, ``leave`` and
+server start/stop event of that server from the start of the events stream (ordered push
+consumers, nothing durable to clean up) into the worker's
+:class:`~rcon_poller.reconcile.Reconciler`, then keeps following. The reconciler orders logged
+events by log position, so the subscriptions may interleave freely. Reconciliation waits
+until the history up to the moment of subscribing has been read (``is_ready``), or it would
+"find" every player the replay had not reached yet.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from common.contracts import GameEvent, decode_events
 from common.errors import InvalidMessage
 from common.topology import Topology
 from rcon_poller.reconcile import JOIN, LEAVE, Reconciler
+
+SERVER_RESETS = ("server_start", "server_stopping", "server_stopped")
+"""Lines that end every session (persistence.sessions): they clear the log's view too."""
 
 log = structlog.get_logger()
 
@@ -46,8 +50,8 @@ class PresenceFeed:
         return self.ready.is_set()
 
     async def start(self) -> None:
-        """Subscribe to both event types from the start of the stream."""
-        for event_type in (JOIN, LEAVE):
+        """Subscribe to joins, leaves and start/stop lines from the start of the stream."""
+        for event_type in (JOIN, LEAVE, *SERVER_RESETS):
             subject = self._topology.event_subject(self._tag, event_type)
             try:
                 last = await self._js.get_last_msg(self._topology.events_stream, subject)
@@ -77,12 +81,21 @@ class PresenceFeed:
             log.warning("presence_event_unreadable", subject=msg.subject, error=str(exc))
         else:
             for event in events:
-                if isinstance(event, GameEvent) and event.player:
+                if not isinstance(event, GameEvent):
+                    continue
+                source = event.source
+                if event.type in SERVER_RESETS:
+                    if source is not None:
+                        self._reconciler.observe_server_event(
+                            source.sort_key(), file_id=source.file_id
+                        )
+                elif event.player:
                     self._reconciler.observe_event(
                         event.type,
                         event.player,
                         sequence=sequence,
-                        position=event.source.sort_key() if event.source else None,
+                        position=source.sort_key() if source else None,
+                        file_id=source.file_id if source else "",
                     )
         waiting = self._waiting.get(msg.subject)
         if waiting is not None and sequence >= waiting:

@@ -10,6 +10,11 @@ synthesised ``leave`` or ``join``, flagged ``reconciled``, and the log's view is
 Ids are stable: ``<server>:reconciled:<type>:<player digest>:<sequence>`` where ``sequence`` is
 the stream sequence of the player's last join/leave event (0 if none), so a poller that replays
 the stream after a restart computes the same ids and JetStream drops the repeats.
+
+Server start and stop lines end every session (persistence.sessions), so they clear the log's
+view too: a server that stopped with players online needs no reconciled leaves. Each
+synthesised event carries ``after``, the latest log position the view was built from; persistence
+places it right after that line, which is where the correction belongs in the log's order.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ class ReconciledEvent:
     id: str
     type: str
     player: str
+    after: tuple[str, int, int] | None = None
+    """(file id, generation, offset) of the latest logged event the view had applied."""
 
 
 class Reconciler:
@@ -45,6 +52,10 @@ class Reconciler:
         self._last_position: dict[str, tuple[int, int]] = {}
         self._reconciled_seq: dict[str, int] = {}
         self._mismatch_since: dict[tuple[str, str], datetime] = {}
+        self._latest: tuple[int, int, str] | None = None
+        """(generation, offset, file id) of the latest logged event applied."""
+        self._last_reset: tuple[int, int] | None = None
+        """Position of the latest server start/stop line."""
 
     @property
     def log_online(self) -> frozenset[str]:
@@ -58,6 +69,7 @@ class Reconciler:
         *,
         sequence: int,
         position: tuple[int, int] | None = None,
+        file_id: str = "",
     ) -> None:
         """A join or leave from the events stream (ours included).
 
@@ -80,11 +92,40 @@ class Reconciler:
             if sequence < self._reconciled_seq.get(player, 0):
                 return
             self._last_position[player] = position
+            self._note_position(position, file_id)
+            if self._last_reset is not None and position < self._last_reset:
+                # Logged before a start/stop line this view has already applied: that line
+                # ended whatever this event began.
+                self._last_seq[player] = max(sequence, last_seq)
+                self._online.discard(player)
+                return
         self._last_seq[player] = max(sequence, last_seq)
         if event_type == JOIN:
             self._online.add(player)
         elif event_type == LEAVE:
             self._online.discard(player)
+
+    def observe_server_event(self, position: tuple[int, int], *, file_id: str = "") -> None:
+        """A server start or stop line at log ``position``: it ends every session before it."""
+        if self._last_reset is None or position > self._last_reset:
+            self._last_reset = position
+        self._note_position(position, file_id)
+        for player in list(self._online):
+            last = self._last_position.get(player)
+            if last is None or last < position:
+                self._online.discard(player)
+
+    def _note_position(self, position: tuple[int, int], file_id: str) -> None:
+        if self._latest is None or position > self._latest[:2]:
+            self._latest = (*position, file_id)
+
+    @property
+    def latest_position(self) -> tuple[str, int, int] | None:
+        """(file id, generation, offset) of the latest logged event applied, if any."""
+        if self._latest is None:
+            return None
+        generation, offset, file_id = self._latest
+        return (file_id, generation, offset)
 
     def observe_sample(self, online: Iterable[str], *, now: datetime) -> list[ReconciledEvent]:
         """RCON's list of online players; returns the events to publish."""
@@ -100,7 +141,11 @@ class Reconciler:
             if (now - since).total_seconds() < self.grace_s:
                 continue
             event_type, player = key
-            events.append(ReconciledEvent(self._event_id(event_type, player), event_type, player))
+            events.append(
+                ReconciledEvent(
+                    self._event_id(event_type, player), event_type, player, self.latest_position
+                )
+            )
             del self._mismatch_since[key]
             if event_type == JOIN:
                 self._online.add(player)

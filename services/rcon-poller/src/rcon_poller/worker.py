@@ -25,7 +25,7 @@ from nats.js.kv import KeyValue
 
 from common.backoff import sleep_until_stop
 from common.config import ServerConfig
-from common.contracts import Alert, GameEvent, MetricSample
+from common.contracts import Alert, GameEvent, MetricSample, SourcePosition
 from common.contracts import rcon as c
 from common.internal_errors import report_internal_error
 from common.publishing import Outgoing, publish_confirmed
@@ -265,6 +265,11 @@ class ServerWorker:
                 observed_at=now,
                 player=event.player,
                 data={"source": "rcon /players online"},
+                after=None
+                if event.after is None
+                else SourcePosition(
+                    file_id=event.after[0], generation=event.after[1], offset=event.after[2]
+                ),
                 flags=(EventFlag.RECONCILED,),
             )
             log.info("presence_reconciled", server=self.tag, type=event.type, player=event.player)
