@@ -7,7 +7,9 @@ stream ``t3f9a0c12de_RAW``), so two tests never see each other's messages or sta
 
 from __future__ import annotations
 
+import os
 import secrets
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,3 +34,15 @@ def running_nats(state_dir: Path) -> Iterator[EmbeddedNats]:
         yield server
     finally:
         server.stop()
+
+
+def kill_nats(server: EmbeddedNats) -> None:
+    """SIGKILL the nats-server (no shutdown of any kind); ``server.start()`` brings it back.
+
+    The port and the JetStream store directory are kept, so the server comes back where the
+    clients reconnect to, with what it had stored.
+    """
+    pid = server.pid
+    if pid is not None:
+        os.kill(pid, signal.SIGKILL)
+    server.stop()  # reaps the killed process; it has nothing left to stop

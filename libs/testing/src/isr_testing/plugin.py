@@ -10,7 +10,10 @@ ask for these fixtures without a conftest import:
 - ``postgres_server`` (session): ISR_TEST_DATABASE_URL, else a throwaway local cluster, else
   Docker; fails (never skips) with what to install when none is available;
 - ``database_url`` (function): the URL of a fresh empty database on ``postgres_server``;
-- ``private_postgres`` (function): a throwaway local cluster of the test's own.
+- ``private_postgres`` (function): a throwaway local cluster of the test's own;
+- ``stoppable_postgres`` (session): a throwaway local cluster started once for the session that
+  fault tests may stop (``postgres.stop_immediately``) and start again; each test takes its own
+  database on it (``postgres.fresh_database``) and leaves it running.
 """
 
 from __future__ import annotations
@@ -71,6 +74,16 @@ def _database_url(postgres_server: postgres_helpers.PostgresServer) -> Iterator[
 @pytest.fixture(name="private_postgres")
 def _private_postgres() -> Iterator[LocalPostgres]:
     """A throwaway local Postgres for one test alone, for tests that stop or restart it."""
+    try:
+        with postgres_helpers.throwaway_local_postgres() as server:
+            yield server
+    except postgres_helpers.NoPostgresError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session", name="stoppable_postgres")
+def _stoppable_postgres() -> Iterator[LocalPostgres]:
+    """A throwaway local Postgres started once per session, for tests that crash and restart it."""
     try:
         with postgres_helpers.throwaway_local_postgres() as server:
             yield server

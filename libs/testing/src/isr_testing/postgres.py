@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import subprocess
 from collections.abc import Coroutine, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -143,3 +144,42 @@ def throwaway_local_postgres() -> Iterator[postgres_infra.LocalPostgres]:
         yield local
     finally:
         local.stop()
+
+
+def stop_immediately(local: postgres_infra.LocalPostgres) -> None:
+    """Stop ``local`` with ``pg_ctl stop -m immediate``: like a crash, no shutdown checkpoint.
+
+    Every server process quits at once; the next ``local.start()`` runs crash recovery from the
+    WAL. The cluster's files are kept (even for a throwaway cluster).
+
+    Raises:
+        NoPostgresError: the server binaries are gone.
+        InfraError: pg_ctl failed.
+    """
+    binaries = postgres_infra.find_postgres_binaries()
+    if binaries is None:
+        raise NoPostgresError(postgres_infra.hint())
+    argv = [binaries.path("pg_ctl"), "stop", "-D", str(local.pgdata), "-m", "immediate", "-w"]
+    user = postgres_infra.ensure_service_user()
+    command = user.wrap(argv) if user is not None else argv
+    # cwd "/": the server's user may not be able to enter our working directory.
+    result = subprocess.run(command, capture_output=True, text=True, check=False, cwd="/")
+    if result.returncode != 0:
+        msg = f"pg_ctl stop -m immediate exited with {result.returncode}: {result.stderr.strip()}"
+        raise InfraError(msg)
+
+
+async def commit_durably(database_url: str) -> None:
+    """Make every later session on this database wait for its commits to reach the WAL on disk.
+
+    A throwaway cluster runs with ``synchronous_commit=off`` for speed, so a crash loses the
+    last commits *after* they were reported done: persistence would have acknowledged messages
+    whose rows are then gone, a loss of the test set-up's making, not of the code under test.
+    A database-level setting outranks the server's command-line one.
+    """
+    connection = await asyncpg.connect(database_url)
+    try:
+        database = await connection.fetchval("SELECT current_database()")
+        await connection.execute(f'ALTER DATABASE "{database}" SET synchronous_commit = on')
+    finally:
+        await connection.close()
