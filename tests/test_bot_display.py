@@ -66,7 +66,7 @@ def _events(lines: list[str]) -> list[GameEvent]:
         lines=tuple(lines),
         read_at=STARTED,
     )
-    encoded, _unmatched = events_from_batch(batch, loaded.patterns, observed_at=STARTED)
+    encoded, _unmatched = events_from_batch(batch, loaded.patterns)
     return [e for m in pack_events(encoded, max_events=500) for e in _decoded(m.payload)]
 
 
