@@ -77,12 +77,12 @@ def _redact_url_passwords(text: str) -> str:
         search = sep + 1
         if sep < done or not _has_scheme_before(text, sep, done):
             continue
-        user_end = _USER_RUN.match(text, sep + 3).end()
+        user_end = _run_end(_USER_RUN, text, sep + 3)
         if user_end == sep + 3 or user_end >= len(text) or text[user_end] != ":":
             continue
         pw_start = user_end + 1
         if pw_start > stop_at:
-            stop_at = _PASSWORD_RUN.match(text, pw_start).end()
+            stop_at = _run_end(_PASSWORD_RUN, text, pw_start)
         pw_end = stop_at
         if pw_end == pw_start or pw_end >= len(text) or text[pw_end] != "@":
             continue
@@ -93,6 +93,11 @@ def _redact_url_passwords(text: str) -> str:
         return text
     out.append(text[done:])
     return "".join(out)
+
+
+def _run_end(run: re.Pattern[str], text: str, start: int) -> int:
+    match = run.match(text, start)  # a `[...]*` run always matches, possibly empty
+    return match.end() if match is not None else start
 
 
 def _has_scheme_before(text: str, sep: int, floor: int) -> bool:
