@@ -157,3 +157,37 @@ class TestCheckConfig:
 
         assert result.returncode == 0
         assert "demo  Demo Factorio" in result.stdout
+
+
+class TestMalformedYaml:
+    """Shapes that once printed a traceback (or ran for minutes) are issues with file and line."""
+
+    @pytest.mark.timeout(90)
+    def test_malformed_files_are_reported_without_a_traceback(self, config_dir: Path) -> None:
+        """Merge keys, python tags, deep nesting and an alias bomb: exit 1, file:line each."""
+        (config_dir / "servers.yml").write_text(
+            "servers:\n  alpha:\n    log_path: !!python/tuple [a.log]\n"
+        )
+        patterns = config_dir / "patterns"
+        patterns.mkdir()
+        (patterns / "a_merge.yml").write_text("x: &a {p: 1}\npatterns: [{<<: *a}]\n")
+        (patterns / "b_tag.yml").write_text("patterns: !!python/tuple [1, 2]\n")
+        (patterns / "c_only_merge.yml").write_text("<<: {version: 2}\n")
+        (patterns / "d_deep.yml").write_text("[" * 5000 + "]" * 5000)
+        bomb = ["a0: &a0 [l, l, l, l, l, l, l, l, l]"]
+        bomb += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+        (patterns / "e_bomb.yml").write_text("\n".join(bomb) + "\n")
+
+        result = run_isr("check-config", str(config_dir))
+
+        assert "Traceback" not in result.stderr + result.stdout
+        assert result.returncode == 1
+        for fragment in (
+            "servers.yml:3: servers.alpha.log_path: YAML tag !!python/tuple is not supported",
+            "a_merge.yml:1: x: unknown key",
+            "b_tag.yml:1: patterns: YAML tag !!python/tuple is not supported",
+            "c_only_merge.yml:1: version: expected 1",
+            "d_deep.yml:1: [0][0][0][0][0][0]: nested deeper than 64 levels",
+            "e_bomb.yml:6: a5[0]: more than 100,000 values, counting each use of an alias",
+        ):
+            assert fragment in result.stdout

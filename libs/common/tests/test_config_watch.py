@@ -197,6 +197,127 @@ class TestConfigWatcher:
         assert seen == [[], ["a"]]
 
 
+class TestWatcherSurvives:
+    """Whatever an edit holds, the watcher keeps the last good config and applies the next."""
+
+    async def test_python_tag_edit_is_rejected_then_a_fix_applies(
+        self, config_dir: Path, watcher: ConfigWatcher[IsrConfig], received: list[IsrConfig]
+    ) -> None:
+        """A `!!python/tuple` edit (once fatal to the watcher) is an issue; a later fix applies."""
+        with capture_logs() as logs:
+            write_atomically(
+                config_dir / "servers.yml",
+                servers_yml("Bad").replace("log_path: a.log", "log_path: !!python/tuple [a]"),
+            )
+            await wait_for(lambda: any(e["event"] == "config.reload_rejected" for e in logs))
+            write_atomically(config_dir / "servers.yml", servers_yml("Fixed"))
+            await wait_for(lambda: len(received) == 1)
+
+        [issue] = [e for e in logs if e["event"] == "config.issue"]
+        assert (issue["line"], issue["field"]) == (4, "servers.alpha.log_path")
+        assert "!!python/tuple is not supported" in issue["problem"]
+        assert names(received) == ["Fixed"]
+
+    async def test_alias_bomb_edit_is_rejected(
+        self, config_dir: Path, watcher: ConfigWatcher[IsrConfig], received: list[IsrConfig]
+    ) -> None:
+        """A 7-level alias bomb (1.24 GB in the live poller once) is refused by its value count."""
+        bomb = ["x0: &x0 [a, a, a, a, a, a, a, a, a]"]
+        bomb += [f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9)}]" for i in range(1, 7)]
+        with capture_logs() as logs:
+            write_atomically(config_dir / "servers.yml", "\n".join(bomb) + "\n")
+            await wait_for(lambda: any(e["event"] == "config.reload_rejected" for e in logs))
+            write_atomically(config_dir / "servers.yml", servers_yml("Fixed"))
+            await wait_for(lambda: len(received) == 1)
+
+        [issue] = [e for e in logs if e["event"] == "config.issue"]
+        assert "counting each use of an alias" in issue["problem"]
+        assert names(received) == ["Fixed"]
+
+    async def test_dev_zero_in_place_of_the_file_is_rejected(
+        self, config_dir: Path, watcher: ConfigWatcher[IsrConfig], received: list[IsrConfig]
+    ) -> None:
+        """servers.yml replaced by a symlink to /dev/zero is refused; the fix is applied."""
+        with capture_logs() as logs:
+            link = config_dir / "servers.yml.link"
+            link.symlink_to("/dev/zero")
+            link.replace(config_dir / "servers.yml")
+            await wait_for(lambda: any(e["event"] == "config.reload_rejected" for e in logs))
+            write_atomically(config_dir / "servers.yml", servers_yml("Fixed"))
+            await wait_for(lambda: len(received) == 1)
+
+        [issue] = [e for e in logs if e["event"] == "config.issue"]
+        assert issue["problem"] == "file is a character device, not a regular file"
+        assert names(received) == ["Fixed"]
+
+    async def test_loader_exception_is_survived(
+        self, tmp_path: Path, no_internal_errors: list[tuple[BaseException, str]]
+    ) -> None:
+        """A loader raising something other than ConfigError is reported; the next edit loads."""
+        calls: list[int] = []
+        seen: list[str] = []
+
+        def load(config_dir: Path) -> str:
+            calls.append(1)
+            if len(calls) == 1:
+                raise RuntimeError("loader bug")
+            return (config_dir / "a.yml").read_text()
+
+        async def on_change(value: str) -> None:
+            seen.append(value)
+
+        (tmp_path / "a.yml").write_text("first")
+        watcher = ConfigWatcher(
+            tmp_path, on_change, load=load, patterns=("a.yml",), interval_s=POLL_S
+        )
+        task = asyncio.create_task(watcher.run())
+        try:
+            await wait_for(lambda: len(calls) == 1)
+            (tmp_path / "a.yml").write_text("second")
+            await wait_for(lambda: seen == ["second"])
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        assert [type(exc) for exc, _ in no_internal_errors] == [RuntimeError]
+        no_internal_errors.clear()  # reported on purpose
+
+    async def test_on_change_exception_is_survived(
+        self, tmp_path: Path, no_internal_errors: list[tuple[BaseException, str]]
+    ) -> None:
+        """An on_change that raises is reported; the watcher keeps the old value and goes on."""
+        seen: list[str] = []
+
+        async def on_change(value: str) -> None:
+            if value == "boom":
+                raise ValueError("cannot apply")
+            seen.append(value)
+
+        (tmp_path / "a.yml").write_text("boom")
+        watcher = ConfigWatcher(
+            tmp_path,
+            on_change,
+            load=lambda d: (d / "a.yml").read_text(),
+            patterns=("a.yml",),
+            interval_s=POLL_S,
+            current="start",
+        )
+        task = asyncio.create_task(watcher.run())
+        try:
+            await wait_for(lambda: len(no_internal_errors) == 1)
+            current_after_failure = watcher.current
+            (tmp_path / "a.yml").write_text("good")
+            await wait_for(lambda: seen == ["good"])
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        assert (current_after_failure, watcher.current) == ("start", "good")
+        no_internal_errors.clear()  # reported on purpose
+
+
 def _append_to(received: list[IsrConfig]) -> Callable[[IsrConfig], Any]:
     async def on_change(config: IsrConfig) -> None:
         received.append(config)

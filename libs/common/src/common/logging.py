@@ -14,20 +14,37 @@ from typing import Any, TextIO
 
 import structlog
 
-from common.redaction import redact_text, redact_value
+from common.redaction import cap_text, redact_text, redact_value
 from common.settings import LogSettings
+
+_MAX_EXCEPTION_CHARS = 20_000  # a traceback is long by nature; a 900 KB repr inside it is not
 
 
 def redact_processor(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """Structlog processor: scrub secrets from every field, including the message itself."""
+    """Structlog processor: scrub secrets from every field, then cap every string's length.
+
+    Redaction comes first so a secret is never half-kept by the cut; the cap
+    (:data:`common.redaction.MAX_FIELD_CHARS`) keeps one huge field (a 900,000-character event
+    id in a dead-lettered message) from making a log line of that size.
+    """
     for key, value in list(event_dict.items()):
         if key == "event" and isinstance(value, str):
-            event_dict[key] = redact_text(value)
+            event_dict[key] = cap_text(redact_text(value))
         else:
-            event_dict[key] = redact_value(key, value)
+            event_dict[key] = _cap(redact_value(key, value))
     return event_dict
+
+
+def _cap(value: Any) -> Any:
+    if isinstance(value, str):
+        return cap_text(value)
+    if isinstance(value, dict):
+        return {key: _cap(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_cap(item) for item in value)
+    return value
 
 
 def _exception_redactor(
@@ -35,7 +52,7 @@ def _exception_redactor(
 ) -> MutableMapping[str, Any]:
     exc = event_dict.get("exception")
     if isinstance(exc, str):
-        event_dict["exception"] = redact_text(exc)
+        event_dict["exception"] = cap_text(redact_text(exc), _MAX_EXCEPTION_CHARS)
     return event_dict
 
 

@@ -111,7 +111,7 @@ def load_mentions(config_dir: Path) -> MentionsConfig:
         common.config.ConfigError: the file exists and is invalid.
     """
     path = config_dir / MENTIONS_FILE
-    if not path.is_file():
+    if not path.exists():  # a FIFO or device there is refused by read_yaml, not ignored
         return MentionsConfig()
     issues = list(yaml_model_check(MentionsConfig)(path, LoadContext.create(config_dir)))
     if issues:

@@ -143,7 +143,7 @@ def _load_servers(
         message = "configuration directory not found (set ISR_CONFIG_DIR or pass the directory)"
         return None, [ConfigIssue(config_dir, None, "", message)]
     path = config_dir / SERVERS_FILE
-    if not path.is_file():
+    if not path.exists():  # anything else there (a device, a FIFO) is read_yaml's to refuse
         hint = " (found servers.yaml: rename it to servers.yml)"
         hint = hint if (config_dir / "servers.yaml").exists() else ""
         message = f"file not found{hint}; see docs/configuration.md for a starting point"

@@ -46,7 +46,7 @@ class FileValidator:
 
     def run(self, config_dir: Path, context: LoadContext) -> list[ConfigIssue]:
         """Check every matching file; a missing required file is one issue."""
-        files = sorted(path for path in config_dir.glob(self.pattern) if path.is_file())
+        files = sorted(path for path in config_dir.glob(self.pattern) if not path.is_dir())
         if not files and self.required:
             return [ConfigIssue(config_dir / self.pattern, None, "", "required file not found")]
         return [issue for path in files for issue in self.check(path, context)]

@@ -73,7 +73,9 @@ def pattern_files(config_dir: Path | None) -> list[Path]:
     folder = config_dir / "patterns"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.suffix in {".yml", ".yaml"} and p.is_file())
+    # Not only regular files: a FIFO or device named *.yml is listed so the reader refuses it
+    # with an issue, rather than it being skipped without a word.
+    return sorted(p for p in folder.iterdir() if p.suffix in {".yml", ".yaml"} and not p.is_dir())
 
 
 def load_patterns(config_dir: Path | None, *, packs: Sequence[str] = DEFAULT_PACKS) -> LoadResult:
