@@ -1,4 +1,4 @@
-"""`isr <service>` with a bad environment variable: one clear line, exit status 2."""
+"""`isr` entry points: a bad environment variable is one clear line (exit 2); --version."""
 
 from __future__ import annotations
 
@@ -63,3 +63,13 @@ def test_a_secret_value_is_never_echoed():
 
     assert "hunter2secret" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_version_prints_the_installed_version():
+    """`isr --version` prints the version of the installed distribution and exits 0."""
+    from importlib.metadata import version  # noqa: PLC0415
+
+    result = _run(["--version"])
+
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"isr {version('isr-cli')}"
