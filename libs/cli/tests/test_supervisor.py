@@ -20,8 +20,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from isr_cli.commands.up import ServerSpec, plan_services, server_specs
-from isr_cli.infra._process import is_accepting
+from isr_cli.commands.up import ServerSpec, child_log_env, plan_services, server_specs
+from isr_cli.infra._process import free_port, is_accepting, wait_until
 from isr_cli.infra.postgres import relocated_cluster_dir
 from isr_cli.supervisor import (
     BackoffPolicy,
@@ -520,3 +520,70 @@ class TestIsrUp:
         assert result.returncode == 1
         assert "invalid configuration" in result.stdout
         assert not state_dir.exists()
+
+
+class TestChildLogFormat:
+    """How `isr up`'s children log when `isr up` runs on a terminal."""
+
+    def test_children_log_for_people_on_a_terminal(self):
+        """On a terminal every child gets the console log format, coloured."""
+        processes = plan_services(
+            SERVERS,
+            environ={"PATH": "/bin"},
+            nats_url="nats://127.0.0.1:4222",
+            database_url=None,
+            config_dir=Path("/cfg"),
+            health_ports=itertools.count(9000),
+            is_terminal=True,
+        ).processes
+
+        envs = [p.env or {} for p in processes]
+        assert {e.get("ISR_LOG_FORMAT") for e in envs} == {"console"}
+        assert {e.get("ISR_LOG_COLOR") for e in envs} == {"always"}
+
+    def test_no_color_and_explicit_settings_are_respected(self):
+        """NO_COLOR turns the children's colours off, and an explicit ISR_LOG_FORMAT wins."""
+        environ = {"PATH": "/bin", "NO_COLOR": "1", "ISR_LOG_FORMAT": "json"}
+
+        env = child_log_env(environ)
+
+        assert env == {"ISR_LOG_COLOR": "never"}
+
+    def test_not_on_a_terminal_children_keep_the_default(self):
+        """Piped to a file or a collector, `isr up` leaves the children's log format alone."""
+        envs = [p.env or {} for p in plan().processes]
+
+        assert all("ISR_LOG_FORMAT" not in e and "ISR_LOG_COLOR" not in e for e in envs)
+
+    def test_a_planned_child_really_logs_in_console_format(self, tmp_path: Path):
+        """A parser started with the terminal plan's environment writes console lines, not JSON."""
+        spec = next(
+            p
+            for p in plan_services(
+                SERVERS,
+                environ={**os.environ, "NO_COLOR": "1", "ISR_LOG_LEVEL": "info"},
+                nats_url=f"nats://127.0.0.1:{free_port()}",  # nothing listens: it logs and retries
+                database_url=None,
+                config_dir=tmp_path,
+                health_ports=itertools.count(free_port()),
+                is_terminal=True,
+            ).processes
+            if p.name == "parser"
+        )
+        log = tmp_path / "parser.log"
+        with log.open("wb") as out:
+            child = subprocess.Popen(
+                list(spec.argv), env=dict(spec.env or {}), stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            wait_until(
+                lambda: "health_server_started" in log.read_text(), timeout_s=60, what="a log line"
+            )
+        finally:
+            child.kill()  # SIGTERM is not honoured while the first NATS connect is retried
+            child.wait(15)
+
+        line = next(x for x in log.read_text().splitlines() if "health_server_started" in x)
+        assert not line.startswith("{")
+        assert "[info     ] health_server_started" in line
+        assert "\x1b[" not in line

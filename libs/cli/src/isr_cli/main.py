@@ -11,6 +11,9 @@ import importlib
 import sys
 from collections.abc import Callable, Sequence
 
+DISTRIBUTION = "isr-cli"
+"""The distribution that installs the ``isr`` command; its metadata holds the version."""
+
 #: subcommand -> (module, help). Each module defines add_arguments(parser, name) and main(args).
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "up": ("isr_cli.commands.up", "run every service in one terminal (embedded NATS/Postgres)"),
@@ -26,9 +29,21 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def version() -> str:
+    """The installed version of the ``isr`` command (its distribution's metadata: one place)."""
+    from importlib.metadata import PackageNotFoundError  # noqa: PLC0415
+    from importlib.metadata import version as distribution_version  # noqa: PLC0415
+
+    try:
+        return distribution_version(DISTRIBUTION)
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every subcommand registered."""
     parser = argparse.ArgumentParser(prog="isr", description="Factorio ISR: Incident Stream Relay")
+    parser.add_argument("--version", action="version", version=f"isr {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text, description=help_text)

@@ -12,6 +12,7 @@ from common.contracts import Alert, GameEvent, decode_events
 from common.errors import InvalidMessage
 from common.runtime import connect_nats, install_stop_signals
 from common.settings import NatsSettings, PipelineSettings
+from common.settings_errors import settings_or_exit
 from common.topology import Topology
 from isr_cli.terminal import printable, printable_json
 
@@ -40,8 +41,8 @@ def format_event(item: GameEvent | Alert, *, colour: bool) -> str:
 
 async def watch(*, server: str, replay: bool, as_json: bool, out: TextIO) -> None:
     """Print every event of ``server`` (or all) until SIGINT/SIGTERM."""
-    nats_settings = NatsSettings()
-    topo = Topology(PipelineSettings().prefix)
+    nats_settings = settings_or_exit(NatsSettings, program="isr watch")
+    topo = Topology(settings_or_exit(PipelineSettings, program="isr watch").prefix)
     nc = await connect_nats(nats_settings, name="isr-watch")
     stop = asyncio.Event()
     install_stop_signals(stop)

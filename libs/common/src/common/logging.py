@@ -60,6 +60,7 @@ def configure(settings: LogSettings, *, service: str, stream: TextIO | None = No
     """Configure structlog and the stdlib root logger for one service process."""
     out = stream or sys.stderr
     use_console = settings.format == "console" or (settings.format == "auto" and out.isatty())
+    use_colors = settings.color == "always" or (settings.color == "auto" and out.isatty())
     level = getattr(logging, settings.level.upper())
 
     shared: list[Any] = [
@@ -69,7 +70,7 @@ def configure(settings: LogSettings, *, service: str, stream: TextIO | None = No
         redact_processor,
     ]
     renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=out.isatty())
+        structlog.dev.ConsoleRenderer(colors=use_colors)
         if use_console
         else structlog.processors.JSONRenderer()
     )

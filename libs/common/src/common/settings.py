@@ -54,7 +54,6 @@ class PipelineSettings(BaseSettings):
     """Directory holding servers.yml and friends (``ISR_CONFIG_DIR``)."""
     bridge_marker: str = Field(
         default=DEFAULT_BRIDGE_MARKER,
-        min_length=1,
         validation_alias=AliasChoices(
             "ISR_BRIDGE_MARKER", "ISR_PARSER_BRIDGE_MARKER", "ISR_BOT_BRIDGE_MARKER"
         ),
@@ -97,6 +96,10 @@ class LogSettings(BaseSettings):
     """Lowest level written (``ISR_LOG_LEVEL``)."""
     format: Literal["auto", "console", "json"] = "auto"
     """``console`` for people, ``json`` for collectors, ``auto`` picks console on a terminal."""
+    color: Literal["auto", "always", "never"] = "auto"
+    """Colours of the console format (``ISR_LOG_COLOR``): ``auto`` colours a terminal only;
+    ``isr up`` sets ``always`` for its children when it runs on a terminal without ``NO_COLOR``,
+    because their output reaches that terminal through a pipe."""
 
 
 class OtelSettings(BaseSettings):

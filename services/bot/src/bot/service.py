@@ -239,9 +239,11 @@ def main(args: argparse.Namespace | None = None) -> int:
     if args is not None and getattr(args, "action", None) == "commands":
         return print_commands()
     from common.config import ConfigError  # noqa: PLC0415
+    from common.settings_errors import settings_or_exit  # noqa: PLC0415
 
+    settings = settings_or_exit(BotSettings, program="isr bot")
     try:
-        asyncio.run(run(BotSettings()))
+        asyncio.run(run(settings))
     except ValueError as exc:
         sys.stderr.write(f"isr bot: {exc}\n")
         return 2

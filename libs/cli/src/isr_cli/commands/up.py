@@ -68,6 +68,7 @@ def plan_services(
     config_dir: Path,
     health_ports: Iterator[int],
     python: str = sys.executable,
+    is_terminal: bool = False,
 ) -> ServicePlan:
     """Decide which children to run, with which arguments and environment (no I/O).
 
@@ -75,7 +76,8 @@ def plan_services(
     database), the RCON poller (only when a server has RCON), the bot (only with a Discord
     token) and ``watch`` last, so the terminal shows events flowing. Every child inherits
     ``environ`` plus ISR_NATS_URL, ISR_CONFIG_DIR, its own ISR_HEALTH_PORT and (only when a
-    database exists) ISR_DATABASE_URL.
+    database exists) ISR_DATABASE_URL; when ``isr up`` itself runs on a terminal, also the log
+    settings of :func:`child_log_env`.
     """
     from isr_cli.supervisor import ProcessSpec  # noqa: PLC0415 - keeps `isr --help` light
 
@@ -88,6 +90,8 @@ def plan_services(
     }
     if database_url is not None:
         base["ISR_DATABASE_URL"] = database_url
+    if is_terminal:
+        base |= child_log_env(environ)
 
     def spec(name: str, *args: str) -> ProcessSpec:
         env = base | {"ISR_HEALTH_PORT": str(next(health_ports))}
@@ -107,6 +111,22 @@ def plan_services(
         notices.append("bot is off: set ISR_DISCORD_TOKEN (or ISR_DISCORD_TOKEN_FILE) to enable it")
     processes.append(spec("watch", "watch"))
     return ServicePlan(processes, notices)
+
+
+def child_log_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The log settings of children whose output goes to ``isr up``'s terminal.
+
+    A child writes into a pipe, so left alone it would log JSON and without colours; on a
+    terminal people read those lines, so children log in the console format, coloured unless
+    ``NO_COLOR`` is set. What the user set explicitly (``ISR_LOG_FORMAT``, ``ISR_LOG_COLOR``)
+    wins.
+    """
+    env: dict[str, str] = {}
+    if "ISR_LOG_FORMAT" not in environ:
+        env["ISR_LOG_FORMAT"] = "console"
+    if "ISR_LOG_COLOR" not in environ:
+        env["ISR_LOG_COLOR"] = "never" if environ.get("NO_COLOR") else "always"
+    return env
 
 
 def free_ports() -> Iterator[int]:
@@ -192,6 +212,7 @@ def _run(
                 database_url=database.url,
                 config_dir=config_dir,
                 health_ports=free_ports(),
+                is_terminal=out.isatty(),
             )
             for notice in plan.notices:
                 _say(out, notice)
