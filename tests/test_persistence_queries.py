@@ -146,6 +146,12 @@ async def test_every_query_answers_from_the_stored_data(served):
         ("metric_history",
          b'{"server": "e2e", "start": "2026-01-01T00:00:00Z", "end": "2026-03-01T00:00:00Z",'
          b' "resolution": "raw"}', QueryErrorCode.BAD_REQUEST, "max_points"),
+        ("playtime", b'{"player": "bob\\u0000"}', QueryErrorCode.BAD_REQUEST, "player"),
+        ("last_seen", b'{"player": "a\\u0000b"}', QueryErrorCode.BAD_REQUEST, "nul"),
+        ("recent_events", b'{"types": ["chat\\u0000"]}', QueryErrorCode.BAD_REQUEST, "types"),
+        ("leaderboard", b'{"server": "e\\u0000"}', QueryErrorCode.BAD_REQUEST, "server"),
+        ("playtime", b'{"player": "p", "server": "\\u0000"}', QueryErrorCode.BAD_REQUEST,
+         "server"),
         ("drop_tables", b"{}", QueryErrorCode.UNKNOWN_QUERY, "known"),
     ],
 )  # fmt: skip

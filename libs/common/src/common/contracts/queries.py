@@ -14,15 +14,36 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any, Literal, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
-from pydantic import AwareDatetime, Field, ValidationError, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, ValidationError, model_validator
 
 from common.contracts._base import WireModel, decode_json
 from common.contracts.alerts import AlertType, Severity
 
 MAX_LIMIT = 500
 """Largest ``limit`` any list query accepts."""
+
+
+def _storable_text(value: str) -> str:
+    """Refuse what Postgres ``text`` cannot hold: NUL, and lone surrogates (not UTF-8).
+
+    Every string of a request ends up as a query parameter; without this check such a value
+    reached asyncpg and the caller got ``internal`` instead of ``bad_request``.
+    """
+    if "\x00" in value:
+        msg = "must not contain the NUL character (U+0000)"
+        raise ValueError(msg)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        msg = f"must be valid Unicode text (a lone surrogate at position {exc.start})"
+        raise ValueError(msg) from None
+    return value
+
+
+PgText = Annotated[str, AfterValidator(_storable_text)]
+"""A request string that Postgres ``text`` can hold (every string field of a request)."""
 
 
 class QueryName(enum.StrEnum):
@@ -131,7 +152,7 @@ class Resolution(enum.StrEnum):
 class MetricHistoryRequest(_Request):
     """UPS and player count of one server between ``start`` and ``end``."""
 
-    server: str = Field(min_length=1, max_length=64)
+    server: PgText = Field(min_length=1, max_length=64)
     """Server tag."""
     start: AwareDatetime
     """Inclusive lower bound (UTC)."""
@@ -194,9 +215,9 @@ class MetricHistoryReply(_Reply):
 class PlaytimeRequest(_Range):
     """Playtime of one player, on one server or all, within an optional range."""
 
-    player: str = Field(min_length=1, max_length=100)
+    player: PgText = Field(min_length=1, max_length=100)
     """Player name (matched case-insensitively)."""
-    server: str | None = Field(default=None, min_length=1, max_length=64)
+    server: PgText | None = Field(default=None, min_length=1, max_length=64)
     """Server tag; None = every server."""
 
 
@@ -220,7 +241,7 @@ class PlaytimeReply(_Reply):
 class LeaderboardRequest(_Range):
     """Players of one server ranked by playtime within an optional range."""
 
-    server: str = Field(min_length=1, max_length=64)
+    server: PgText = Field(min_length=1, max_length=64)
     """Server tag."""
     limit: int = Field(default=10, ge=1, le=MAX_LIMIT)
     """How many players."""
@@ -251,9 +272,9 @@ class LeaderboardReply(_Reply):
 class LastSeenRequest(_Request):
     """When and where a player was last seen."""
 
-    player: str = Field(min_length=1, max_length=100)
+    player: PgText = Field(min_length=1, max_length=100)
     """Player name (matched case-insensitively)."""
-    server: str | None = Field(default=None, min_length=1, max_length=64)
+    server: PgText | None = Field(default=None, min_length=1, max_length=64)
     """Server tag; None = every server."""
 
 
@@ -280,11 +301,11 @@ class LastSeenReply(_Reply):
 class RecentEventsRequest(_Request):
     """The latest events, newest first, optionally filtered."""
 
-    server: str | None = Field(default=None, min_length=1, max_length=64)
+    server: PgText | None = Field(default=None, min_length=1, max_length=64)
     """Server tag; None = every server."""
-    types: tuple[str, ...] = Field(default=(), max_length=32)
+    types: tuple[PgText, ...] = Field(default=(), max_length=32)
     """Event types to include; empty = all."""
-    player: str | None = Field(default=None, min_length=1, max_length=100)
+    player: PgText | None = Field(default=None, min_length=1, max_length=100)
     """Only events about this player (case-insensitive)."""
     before: AwareDatetime | None = None
     """Only events observed strictly before this time (for paging); None = now."""
@@ -325,7 +346,7 @@ class RecentEventsReply(_Reply):
 class AlertHistoryRequest(_Range):
     """Alerts raised, newest first, optionally filtered."""
 
-    server: str | None = Field(default=None, min_length=1, max_length=64)
+    server: PgText | None = Field(default=None, min_length=1, max_length=64)
     """Server tag; None = every server (including ``_system``)."""
     types: tuple[AlertType, ...] = Field(default=(), max_length=32)
     """Alert types to include; empty = all."""
