@@ -73,3 +73,34 @@ def test_version_prints_the_installed_version():
 
     assert result.returncode == 0
     assert result.stdout.strip() == f"isr {version('isr-cli')}"
+
+
+@pytest.mark.parametrize("service", ["parser"])
+def test_sigterm_while_nats_never_answered_exits_cleanly(tmp_path, service):
+    """A service still waiting for its first NATS connection stops on SIGTERM with status 0."""
+    env = {
+        **os.environ,
+        "ISR_NATS_URL": "nats://127.0.0.1:1",
+        "ISR_HEALTH_ENABLED": "false",
+        "ISR_CONFIG_DIR": str(tmp_path),
+        "ISR_LOG_FORMAT": "json",
+    }
+    child = subprocess.Popen(
+        [sys.executable, "-m", "isr_cli", service],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:  # the first failed attempt proves it is waiting for NATS
+            if "nats_error" in line or "nats_unreachable" in line:
+                break
+        child.terminate()
+        code = child.wait(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert code == 0

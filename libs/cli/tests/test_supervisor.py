@@ -580,7 +580,7 @@ class TestChildLogFormat:
                 lambda: "health_server_started" in log.read_text(), timeout_s=60, what="a log line"
             )
         finally:
-            child.kill()  # SIGTERM is not honoured while the first NATS connect is retried
+            child.terminate()  # honoured while the first NATS connect is retried
             child.wait(15)
 
         line = next(x for x in log.read_text().splitlines() if "health_server_started" in x)

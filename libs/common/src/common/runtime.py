@@ -11,24 +11,55 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import nats
 import nats.errors
+import nats.js.errors
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 
 from common import logging as isr_logging
 from common import telemetry
-from common.backoff import Backoff
+from common.backoff import Backoff, sleep_until_stop
 from common.health import HealthServer
 from common.redaction import redact_text
 from common.settings import NatsSettings, RuntimeSettings
 from common.topology import Topology
 
+T = TypeVar("T")
+
 log = structlog.get_logger()
+
+_OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.NoServersError,
+    nats.js.errors.ServiceUnavailableError,
+)
+"""What NATS (or JetStream) being down or restarting looks like to a request."""
+
+
+class StoppedBeforeStart(SystemExit):
+    """A stop was requested while the service was still waiting for NATS.
+
+    A :class:`SystemExit` with status 0 on purpose: nothing had started, so there is nothing to
+    drain, and every entry point (``isr <service>``, ``python -m <service>``, ``isr up``'s
+    children) then exits cleanly without a traceback.
+    """
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(0)
+
+    def __str__(self) -> str:
+        return f"stopped while waiting for {self.what}"
 
 
 async def connect_nats(
@@ -36,7 +67,8 @@ async def connect_nats(
 ) -> NatsClient:
     """Connect to NATS, retrying until it answers; reconnects forever afterwards.
 
-    ``stopping`` tells a planned disconnect (draining at shutdown) from a lost connection.
+    ``stopping`` tells a planned disconnect (draining at shutdown) from a lost connection, and
+    ends the retries: a stop while NATS has never answered raises :class:`StoppedBeforeStart`.
     """
 
     async def on_error(exc: Exception) -> None:
@@ -56,7 +88,7 @@ async def connect_nats(
     )
     while True:
         try:
-            return await nats.connect(
+            connecting = nats.connect(
                 servers=[s.strip() for s in settings.url.split(",")],
                 name=name,
                 connect_timeout=settings.connect_timeout_s,
@@ -69,12 +101,62 @@ async def connect_nats(
                 # Publishes made while disconnected wait in this buffer and go out on reconnect.
                 pending_size=64 * 1024 * 1024,
             )
+            return await _unless_stopped(connecting, stopping)
         except (OSError, TimeoutError, nats.errors.NoServersError) as exc:
             # nats-py gives up on a failed *first* connect; a service started before its
             # nats-server (isr up, Kubernetes) keeps trying instead of crash-looping.
             delay_s = backoff.next_delay_s()
             log.warning("nats_unreachable", retry_in_s=round(delay_s, 2), error=type(exc).__name__)
-            await asyncio.sleep(delay_s)
+            if stopping is None:
+                await asyncio.sleep(delay_s)
+            elif await sleep_until_stop(stopping, delay_s):
+                raise StoppedBeforeStart("NATS") from exc
+
+
+async def _unless_stopped(
+    connecting: Awaitable[NatsClient], stopping: asyncio.Event | None
+) -> NatsClient:
+    """Await the first connect, abandoning it when a stop comes first.
+
+    nats-py keeps retrying a first connect by itself while reconnects are allowed, so a stop
+    must be able to end that wait, or SIGTERM would not stop a service whose NATS never came.
+    """
+    task = asyncio.ensure_future(connecting)
+    if stopping is None:
+        return await task
+    stop_wait = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({task, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop_wait.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+    raise StoppedBeforeStart("NATS")
+
+
+async def retry_through_outage(
+    stop: asyncio.Event, what: str, attempt: Callable[[], Awaitable[T]]
+) -> T:
+    """Run ``attempt`` until it succeeds, waiting out NATS outages of any length.
+
+    Only outage errors (connection lost, timeouts, no responders, JetStream unavailable) are
+    retried, with :class:`~common.backoff.Backoff`; anything else is a real error and raised.
+    A stop during the wait raises :class:`StoppedBeforeStart`.
+    """
+    backoff = Backoff(initial_s=0.2, max_s=5.0)
+    while True:
+        try:
+            return await attempt()
+        except _OUTAGE_ERRORS as exc:
+            delay_s = backoff.next_delay_s()
+            log.warning(
+                "nats_request_failed", what=what, retry_in_s=round(delay_s, 2), error=repr(exc)
+            )
+            if await sleep_until_stop(stop, delay_s):
+                raise StoppedBeforeStart(what) from exc
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
@@ -137,11 +219,15 @@ class ServiceRuntime:
         if self.settings.health.enabled:
             await self.health.start()
             log.info("health_server_started", port=self.health.bound_port)
-        self._nc = await connect_nats(
-            self.settings.nats, name=f"isr-{self.service}", stopping=self.stop
-        )
-        self._js = self._nc.jetstream()
-        await self.topology.ensure(self._js)
+        try:
+            self._nc = await connect_nats(
+                self.settings.nats, name=f"isr-{self.service}", stopping=self.stop
+            )
+            js = self._js = self._nc.jetstream()
+            await retry_through_outage(self.stop, "streams", lambda: self.topology.ensure(js))
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
         self.health.add_check("nats", self._check_nats)
         self.health.add_check("streams", self._check_streams)
         log.info("service_started", prefix=self.topology.prefix)

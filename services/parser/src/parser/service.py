@@ -58,20 +58,27 @@ async def run(settings: ParserSettings) -> None:
     if first.patterns is None:
         raise ConfigError(first.issues)
     holder = PatternHolder(first.patterns)
-    servers = _load_servers(config_dir)
-    clocks = ServerClocks(_zones(servers))
+    clocks = ServerClocks()
+    watcher: ConfigWatcher[IsrConfig] | None = None
+    if (config_dir / SERVERS_FILE).exists():
+        servers = _load_servers(config_dir)
+        clocks.update(_zones(servers))
 
-    async def on_servers(config: IsrConfig) -> None:
-        clocks.update(_zones(config))
+        async def on_servers(config: IsrConfig) -> None:
+            clocks.update(_zones(config))
 
-    watcher = ConfigWatcher(
-        config_dir,
-        on_servers,
-        load=_load_servers,
-        patterns=(SERVERS_FILE,),
-        interval_s=settings.reload_interval_s,
-        current=servers,
-    )
+        watcher = ConfigWatcher(
+            config_dir,
+            on_servers,
+            load=_load_servers,
+            patterns=(SERVERS_FILE,),
+            interval_s=settings.reload_interval_s,
+            current=servers,
+        )
+    else:
+        # A parser needs servers.yml only for each server's log_timezone: without it every
+        # log's dates are read as UTC (the default), as before log_timezone existed.
+        log.warning("servers_file_missing", path=str(config_dir / SERVERS_FILE), log_timezone="UTC")
     async with ServiceRuntime("parser", settings.runtime) as rt:
         log.info("patterns_loaded", patterns=len(first.patterns), files=list(first.files))
         topo = rt.topology
@@ -110,5 +117,6 @@ async def run(settings: ParserSettings) -> None:
         )
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(reloader.run(rt.stop))
-            tasks.create_task(_watch_until(watcher, rt.stop))
+            if watcher is not None:
+                tasks.create_task(_watch_until(watcher, rt.stop))
             tasks.create_task(intake.run(handler, rt.stop))
