@@ -44,6 +44,7 @@ from bot.mentions import MentionResolver
 from bot.render import Item, Post, render_alert, render_event
 from bot.reorder import ReorderWindow, SortKey
 from bot.routing import alert_channels, event_channel, shared_channels
+from common.backoff import Backoff, sleep_until_stop
 from common.config import IsrConfig
 from common.contracts import Alert, EventBatch, GameEvent, decode_events_payload, events_in
 from common.dead_letters import DeadLetters
@@ -455,21 +456,20 @@ class Relay:
             "nonce": intent.nonce,
             "done": lane.state.done,
         }
-        backoff_s = 0.1
+        backoff = Backoff(initial_s=0.1, max_s=5.0)
         while True:
             try:
                 await self._kv.put(lane.key, json.dumps(value).encode())
             except Exception as exc:  # NATS reconnecting: the post must not go out unrecorded
                 log.warning("relay_intent_failed", lane=lane.key, error=repr(exc))
-                await asyncio.sleep(backoff_s)  # backoff between retries, not synchronisation
-                backoff_s = min(backoff_s * 2, 5.0)
+                await asyncio.sleep(backoff.next_delay_s())  # a retry delay, not synchronisation
             else:
                 return
 
     async def _deliver(
         self, lane: Lane, members: list[_Pending], post: Post, nonce: str, is_keyed: bool
     ) -> None:
-        backoff_s = 0.5
+        backoff = Backoff(initial_s=0.5, max_s=30.0)
         while True:
             try:
                 await self._poster(lane.channel_id, post, nonce)
@@ -482,12 +482,14 @@ class Relay:
                 self._advance(lane, members, is_keyed)
                 return
             except Exception as exc:
+                delay_s = backoff.next_delay_s()
                 log.warning(
-                    "relay_post_failed", lane=lane.key, error=repr(exc), retry_in_s=backoff_s
+                    "relay_post_failed",
+                    lane=lane.key,
+                    error=repr(exc),
+                    retry_in_s=round(delay_s, 2),
                 )
-                await self._wait(asyncio.Event(), backoff_s)
-                backoff_s = min(backoff_s * 2, 30.0)
-                if self._stop.is_set():
+                if await sleep_until_stop(self._stop, delay_s):
                     return  # not acked: redelivered to the next instance, same nonce
         self.posts += 1
         for member in members:
