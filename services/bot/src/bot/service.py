@@ -12,10 +12,6 @@ from typing import Any
 
 import hikari
 import structlog
-from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig
-from nats.js.errors import BadRequestError, NotFoundError
-from nats.js.kv import KeyValue
 
 from bot.bridge import Bridge
 from bot.commands.handler import CommandHandler
@@ -32,9 +28,6 @@ from common.runtime import ServiceRuntime
 
 log = structlog.get_logger()
 
-RELAY_BUCKET = "relay"
-"""KV bucket of the relay's per-lane post intents (owned by the bot; in topology.BUCKETS)."""
-
 
 class _Holder:
     """The current config, replaced on every valid reload."""
@@ -42,13 +35,6 @@ class _Holder:
     def __init__(self, config: IsrConfig, mentions: MentionsConfig) -> None:
         self.config = config
         self.mentions = MentionResolver(mentions, time.monotonic)
-
-
-async def _bucket(js: JetStreamContext, name: str) -> KeyValue:
-    try:
-        return await js.key_value(name)
-    except (NotFoundError, BadRequestError):
-        return await js.create_key_value(config=KeyValueConfig(bucket=name, history=1))
 
 
 def _poster(bot: hikari.GatewayBot) -> object:
@@ -124,8 +110,9 @@ async def run(settings: BotSettings, *, stop: asyncio.Event | None = None) -> No
         if stop is not None:
             asyncio.get_running_loop().create_task(_forward(stop, rt.stop))
         topo = rt.topology
-        relay_kv = await _bucket(rt.js, topo.bucket(RELAY_BUCKET))
-        user_context = await _bucket(rt.js, topo.bucket("user_context"))
+        # ServiceRuntime created every bucket of topology.BUCKETS on entry.
+        relay_kv = await rt.js.key_value(topo.bucket("relay"))
+        user_context = await rt.js.key_value(topo.bucket("user_context"))
         await topo.ensure_consumer(
             rt.js, topo.events_stream, settings.durable, policy=settings.consumer
         )
