@@ -26,6 +26,7 @@ from common import logging as isr_logging
 from common import telemetry
 from common.backoff import Backoff, sleep_until_stop
 from common.health import HealthServer
+from common.nats_auth import NatsAuthError, connect_options
 from common.redaction import redact_text
 from common.settings import NatsSettings, RuntimeSettings
 from common.topology import Topology
@@ -62,14 +63,49 @@ class StoppedBeforeStart(SystemExit):
         return f"stopped while waiting for {self.what}"
 
 
+class NatsAuthExit(SystemExit):
+    """A credential or TLS file named in the settings is unusable: exit 2, naming it."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(2)
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def inbox_prefix(identity: str) -> str:
+    """The reply-subject prefix of one identity: ``_INBOX.<identity>``.
+
+    Each service takes replies under its own prefix, so the authorisation model can let it
+    subscribe to its own replies only (no service can read another's RCON or query answers).
+    """
+    return f"_INBOX.{identity}"
+
+
 async def connect_nats(
-    settings: NatsSettings, *, name: str, stopping: asyncio.Event | None = None
+    settings: NatsSettings,
+    *,
+    name: str,
+    stopping: asyncio.Event | None = None,
+    identity: str | None = None,
 ) -> NatsClient:
     """Connect to NATS, retrying until it answers; reconnects forever afterwards.
 
     ``stopping`` tells a planned disconnect (draining at shutdown) from a lost connection, and
     ends the retries: a stop while NATS has never answered raises :class:`StoppedBeforeStart`.
+    ``identity`` (the service's name in the authorisation model) sets the inbox prefix.
+    The credentials and TLS come from ``settings`` (:mod:`common.nats_auth`); an unusable file
+    raises :class:`NatsAuthExit`, and an authorisation failure is retried like an outage (the
+    operator may be fixing the server's config), logged as ``nats_auth_failed``.
     """
+    try:
+        auth = connect_options(settings)
+    except NatsAuthError as exc:
+        log.error("nats_auth_invalid", error=str(exc))
+        raise NatsAuthExit(str(exc)) from None
+    if identity is not None:
+        auth["inbox_prefix"] = inbox_prefix(identity)
 
     async def on_error(exc: Exception) -> None:
         log.warning("nats_error", error=redact_text(str(exc)) or type(exc).__name__)
@@ -89,7 +125,7 @@ async def connect_nats(
     while True:
         try:
             connecting = nats.connect(
-                servers=[s.strip() for s in settings.url.split(",")],
+                servers=settings.servers,
                 name=name,
                 connect_timeout=settings.connect_timeout_s,
                 reconnect_time_wait=settings.reconnect_wait_s,
@@ -100,9 +136,15 @@ async def connect_nats(
                 reconnected_cb=on_reconnected,
                 # Publishes made while disconnected wait in this buffer and go out on reconnect.
                 pending_size=64 * 1024 * 1024,
+                **auth,
             )
             return await _unless_stopped(connecting, stopping)
-        except (OSError, TimeoutError, nats.errors.NoServersError) as exc:
+        except (
+            OSError,
+            TimeoutError,
+            nats.errors.NoServersError,
+            nats.errors.AuthorizationError,
+        ) as exc:
             # nats-py gives up on a failed *first* connect; a service started before its
             # nats-server (isr up, Kubernetes) keeps trying instead of crash-looping.
             delay_s = backoff.next_delay_s()
@@ -186,7 +228,7 @@ class ServiceRuntime:
     ) -> None:
         self.service = service
         self.settings = settings
-        self.topology = Topology(settings.pipeline.prefix)
+        self.topology = Topology(settings.pipeline.prefix, retention=settings.streams.retention())
         self.stop = asyncio.Event()
         """Set when the service should stop fetching new work and drain."""
         self.health = HealthServer(
@@ -221,7 +263,10 @@ class ServiceRuntime:
             log.info("health_server_started", port=self.health.bound_port)
         try:
             self._nc = await connect_nats(
-                self.settings.nats, name=f"isr-{self.service}", stopping=self.stop
+                self.settings.nats,
+                name=f"isr-{self.service}",
+                stopping=self.stop,
+                identity=self.service,
             )
             js = self._js = self._nc.jetstream()
             await retry_through_outage(self.stop, "streams", lambda: self.topology.ensure(js))

@@ -8,12 +8,13 @@ value stops the service at start with a message naming the variable.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.redaction import register_secret
+from common.topology import RetentionSettings, StreamLimits
 from common.vocabulary import DEFAULT_BRIDGE_MARKER
 
 
@@ -22,25 +23,114 @@ def _env(prefix: str) -> SettingsConfigDict:
 
 
 class NatsSettings(BaseSettings):
-    """How to reach NATS (``ISR_NATS_*``)."""
+    """How to reach NATS and who to be there (``ISR_NATS_*``).
+
+    One identity at most: a credentials file (JWT + NKey seed, decentralised auth), an NKey
+    seed file, or a user with a password from a file or the environment. Secrets come only from
+    files or the environment; a URL carrying ``user:password@`` is refused, because URLs get
+    logged. TLS is used for ``tls://`` URLs or whenever a CA or client certificate is given.
+    """
 
     model_config = _env("ISR_NATS_")
 
     url: str = "nats://127.0.0.1:4222"
-    """Server URL(s), comma-separated (``ISR_NATS_URL``)."""
+    """Server URL(s), comma-separated (``ISR_NATS_URL``): list every node of a cluster."""
     connect_timeout_s: float = Field(default=5.0, gt=0)
     """Timeout of one connection attempt."""
     reconnect_wait_s: float = Field(default=0.5, gt=0)
     """Pause between reconnection attempts."""
+    creds_file: Path | None = None
+    """A NATS credentials file (user JWT + NKey seed, as ``nsc`` writes it)
+    (``ISR_NATS_CREDS_FILE``)."""
+    nkey_seed_file: Path | None = None
+    """A file holding an NKey user seed (``SU...``) (``ISR_NATS_NKEY_SEED_FILE``)."""
+    user: str | None = None
+    """User name for user/password auth (``ISR_NATS_USER``)."""
+    password_file: Path | None = None
+    """File holding the password of ``ISR_NATS_USER`` (``ISR_NATS_PASSWORD_FILE``)."""
+    password: SecretStr | None = None
+    """The password itself, from the environment (``ISR_NATS_PASSWORD``); prefer the file."""
+    tls_ca_file: Path | None = None
+    """CA bundle that signs the server's certificate (``ISR_NATS_TLS_CA_FILE``)."""
+    tls_cert_file: Path | None = None
+    """Client certificate for mutual TLS (``ISR_NATS_TLS_CERT_FILE``); needs the key file."""
+    tls_key_file: Path | None = None
+    """Private key of the client certificate (``ISR_NATS_TLS_KEY_FILE``)."""
 
     @field_validator("url")
     @classmethod
     def _looks_like_nats(cls, value: str) -> str:
-        for part in value.split(","):
-            if not part.strip().startswith(("nats://", "tls://", "ws://", "wss://")):
+        for raw_part in value.split(","):
+            part = raw_part.strip()
+            if not part.startswith(("nats://", "tls://", "ws://", "wss://")):
                 msg = f"ISR_NATS_URL must start with nats://, tls://, ws:// or wss://, got {part!r}"
                 raise ValueError(msg)
+            if "@" in part.split("://", 1)[1].split("/", 1)[0]:
+                msg = (
+                    "ISR_NATS_URL must not carry credentials (URLs get logged): use "
+                    "ISR_NATS_CREDS_FILE, ISR_NATS_NKEY_SEED_FILE or ISR_NATS_USER with "
+                    "ISR_NATS_PASSWORD_FILE"
+                )
+                raise ValueError(msg)
         return value
+
+    @field_validator("password")
+    @classmethod
+    def _hide_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            register_secret(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _one_identity(self) -> Self:
+        chosen = [
+            name
+            for name, on in (
+                ("ISR_NATS_CREDS_FILE", self.creds_file is not None),
+                ("ISR_NATS_NKEY_SEED_FILE", self.nkey_seed_file is not None),
+                ("ISR_NATS_USER", self.user is not None),
+            )
+            if on
+        ]
+        if len(chosen) > 1:
+            msg = f"set one NATS identity, not {' and '.join(chosen)}"
+            raise ValueError(msg)
+        has_password = self.password_file is not None or self.password is not None
+        if has_password and self.user is None:
+            msg = "ISR_NATS_PASSWORD_FILE / ISR_NATS_PASSWORD need ISR_NATS_USER"
+            raise ValueError(msg)
+        if self.password_file is not None and self.password is not None:
+            msg = "set ISR_NATS_PASSWORD_FILE or ISR_NATS_PASSWORD, not both"
+            raise ValueError(msg)
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            msg = "ISR_NATS_TLS_CERT_FILE and ISR_NATS_TLS_KEY_FILE go together"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def servers(self) -> list[str]:
+        """Every server URL, in the order given."""
+        return [s.strip() for s in self.url.split(",") if s.strip()]
+
+    @property
+    def wants_tls(self) -> bool:
+        """Tell whether the connection must use TLS."""
+        return (
+            any(s.startswith(("tls://", "wss://")) for s in self.servers)
+            or self.tls_ca_file is not None
+            or self.tls_cert_file is not None
+        )
+
+    @property
+    def identity_kind(self) -> str:
+        """How this connection authenticates (for logs): creds, nkey, user or anonymous."""
+        if self.creds_file is not None:
+            return "creds"
+        if self.nkey_seed_file is not None:
+            return "nkey"
+        if self.user is not None:
+            return "user"
+        return "anonymous"
 
 
 class PipelineSettings(BaseSettings):
@@ -62,6 +152,64 @@ class PipelineSettings(BaseSettings):
     (``ISR_BRIDGE_MARKER``). The bot writes it and the parser flags ``<server>`` chat that
     starts with it as bridged, so both read this one setting. ``ISR_PARSER_BRIDGE_MARKER`` and
     ``ISR_BOT_BRIDGE_MARKER`` are deprecated aliases, read only when it is unset."""
+
+
+_DAY_S = 86_400.0
+
+
+class StreamSettings(BaseSettings):
+    """Replicas and limits of the streams and KV buckets (``ISR_STREAM_*``).
+
+    Services create a missing stream or bucket with these; an existing one is never changed
+    (an operator's ``nats stream edit`` stays as set): a difference is logged as
+    ``stream_config_differs`` at start. ``max_bytes`` ``-1`` means no size limit.
+    """
+
+    model_config = _env("ISR_STREAM_")
+
+    replicas: int = Field(default=1, ge=1, le=5)
+    """Replicas of every stream and bucket unless overridden below (``ISR_STREAM_REPLICAS``);
+    3 on a three-node JetStream cluster."""
+    raw_replicas: int | None = Field(default=None, ge=1, le=5)
+    raw_max_age_s: float = Field(default=7 * _DAY_S, gt=0)
+    raw_max_bytes: int = Field(default=-1, ge=-1)
+    events_replicas: int | None = Field(default=None, ge=1, le=5)
+    events_max_age_s: float = Field(default=30 * _DAY_S, gt=0)
+    events_max_bytes: int = Field(default=-1, ge=-1)
+    metrics_replicas: int | None = Field(default=None, ge=1, le=5)
+    metrics_max_age_s: float = Field(default=7 * _DAY_S, gt=0)
+    metrics_max_bytes: int = Field(default=-1, ge=-1)
+    dlq_replicas: int | None = Field(default=None, ge=1, le=5)
+    dlq_max_age_s: float = Field(default=30 * _DAY_S, gt=0)
+    dlq_max_bytes: int = Field(default=-1, ge=-1)
+    audit_replicas: int | None = Field(default=None, ge=1, le=5)
+    audit_max_age_s: float = Field(default=90 * _DAY_S, gt=0)
+    audit_max_bytes: int = Field(default=-1, ge=-1)
+    kv_replicas: int | None = Field(default=None, ge=1, le=5)
+    """Replicas of the KV buckets (checkpoints, leases, alert state, ...)."""
+    duplicate_window_s: float = Field(default=300.0, gt=0)
+    """JetStream drops a re-published ``Nats-Msg-Id`` within this window."""
+
+    def retention(self) -> RetentionSettings:
+        """The topology's view of these settings."""
+
+        def limits(name: str) -> StreamLimits:
+            replicas = getattr(self, f"{name}_replicas")
+            return StreamLimits(
+                max_age_s=getattr(self, f"{name}_max_age_s"),
+                max_bytes=getattr(self, f"{name}_max_bytes"),
+                replicas=self.replicas if replicas is None else replicas,
+            )
+
+        return RetentionSettings(
+            raw=limits("raw"),
+            events=limits("events"),
+            metrics=limits("metrics"),
+            dead_letter=limits("dlq"),
+            audit=limits("audit"),
+            kv_replicas=self.replicas if self.kv_replicas is None else self.kv_replicas,
+            duplicate_window_s=self.duplicate_window_s,
+        )
 
 
 class PostgresSettings(BaseSettings):
@@ -136,5 +284,6 @@ class RuntimeSettings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     otel: OtelSettings = Field(default_factory=OtelSettings)
     health: HealthSettings = Field(default_factory=HealthSettings)
+    streams: StreamSettings = Field(default_factory=StreamSettings)
     shutdown_grace_s: float = Field(default=10.0, gt=0)
     """How long in-flight work may take to finish after SIGTERM."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
+import structlog
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -23,6 +25,8 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, NotFoundError
 
+log = structlog.get_logger()
+
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _DAY_S = 86_400.0
 
@@ -35,15 +39,38 @@ def _check_token(value: str, what: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class RetentionSettings:
-    """How long each stream keeps messages (seconds)."""
+class StreamLimits:
+    """What a stream is created with: how long and how much it keeps, on how many nodes."""
 
-    raw_max_age_s: float = 7 * _DAY_S
-    events_max_age_s: float = 30 * _DAY_S
-    metrics_max_age_s: float = 7 * _DAY_S
-    dead_letter_max_age_s: float = 30 * _DAY_S
-    audit_max_age_s: float = 90 * _DAY_S
+    max_age_s: float
+    max_bytes: int = -1
+    """Bytes kept at most (``-1``: no limit); the oldest messages go first."""
+    replicas: int = 1
+
+    def __post_init__(self) -> None:
+        if self.max_age_s <= 0:
+            msg = f"max_age_s must be positive, got {self.max_age_s}"
+            raise ValueError(msg)
+        if self.max_bytes == 0 or self.max_bytes < -1:
+            msg = f"max_bytes must be -1 (no limit) or positive, got {self.max_bytes}"
+            raise ValueError(msg)
+        if not 1 <= self.replicas <= 5:
+            msg = f"replicas must be 1 to 5, got {self.replicas}"
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True, slots=True)
+class RetentionSettings:
+    """Each stream's limits and replicas (``common.settings.StreamSettings`` fills them)."""
+
+    raw: StreamLimits = StreamLimits(7 * _DAY_S)
+    events: StreamLimits = StreamLimits(30 * _DAY_S)
+    metrics: StreamLimits = StreamLimits(7 * _DAY_S)
+    dead_letter: StreamLimits = StreamLimits(30 * _DAY_S)
+    audit: StreamLimits = StreamLimits(90 * _DAY_S)
     """The audit stream keeps records this long; the audit_log table keeps them for good."""
+    kv_replicas: int = 1
+    """Replicas of every KV bucket."""
     duplicate_window_s: float = 300.0
     """JetStream drops a re-published ``Nats-Msg-Id`` within this window."""
 
@@ -157,22 +184,24 @@ class Topology:
         """Every stream's configuration."""
         r = self.retention
 
-        def limits(name: str, subjects: list[str], max_age_s: float) -> StreamConfig:
+        def limits(name: str, subjects: list[str], limit: StreamLimits) -> StreamConfig:
             return StreamConfig(
                 name=name,
                 subjects=subjects,
                 retention=RetentionPolicy.LIMITS,
                 storage=StorageType.FILE,
-                max_age=max_age_s,
+                max_age=limit.max_age_s,
+                max_bytes=limit.max_bytes,
+                num_replicas=limit.replicas,
                 duplicate_window=r.duplicate_window_s,
             )
 
         return [
-            limits(self.raw_stream, [f"{self.prefix}.raw.>"], r.raw_max_age_s),
-            limits(self.events_stream, [f"{self.prefix}.events.>"], r.events_max_age_s),
-            limits(self.metrics_stream, [f"{self.prefix}.metrics.>"], r.metrics_max_age_s),
-            limits(self.dead_letter_stream, [f"{self.prefix}.dlq.>"], r.dead_letter_max_age_s),
-            limits(self.audit_stream, [f"{self.prefix}.audit.>"], r.audit_max_age_s),
+            limits(self.raw_stream, [f"{self.prefix}.raw.>"], r.raw),
+            limits(self.events_stream, [f"{self.prefix}.events.>"], r.events),
+            limits(self.metrics_stream, [f"{self.prefix}.metrics.>"], r.metrics),
+            limits(self.dead_letter_stream, [f"{self.prefix}.dlq.>"], r.dead_letter),
+            limits(self.audit_stream, [f"{self.prefix}.audit.>"], r.audit),
         ]
 
     # -- durable consumers ------------------------------------------------------------------
@@ -205,19 +234,76 @@ class Topology:
         return [self.bucket(n) for n in BUCKETS]
 
     # -- creation ---------------------------------------------------------------------------
-    async def ensure(self, js: JetStreamContext) -> None:
-        """Create (or update to the declared shape) every stream and KV bucket; idempotent."""
+    async def ensure(
+        self,
+        js: JetStreamContext,
+        *,
+        streams: Collection[str] | None = None,
+        buckets: Collection[str] | None = None,
+    ) -> list[StreamDifference]:
+        """Create every missing stream and KV bucket (or only those named); never change one.
+
+        A stream or bucket that exists is left exactly as it is, whatever this installation's
+        settings say: its replicas and limits may have been set by an operator (``nats stream
+        edit``), and a service must never shrink them or undo them at its next start. Each
+        difference from the settings is returned and logged (``stream_config_differs``) so
+        the operator can see it; the subjects a stream captures are the one thing the pipeline
+        owns, and a stream missing ours is reported the same way (it would lose messages).
+        """
+        differences: list[StreamDifference] = []
         for config in self.stream_configs():
+            assert config.name is not None
+            if streams is not None and config.name not in streams:
+                continue
+            differences += await self._ensure_stream(js, config)
+        for name, bucket in zip(BUCKETS, self.bucket_names(), strict=True):
+            if buckets is not None and name not in buckets and bucket not in buckets:
+                continue
+            differences += await self._ensure_bucket(js, bucket)
+        for difference in differences:
+            log.warning(
+                "stream_config_differs",
+                stream=difference.stream,
+                field=difference.field,
+                existing=difference.existing,
+                configured=difference.configured,
+                hint="left as it is; change it with `nats stream edit` if the settings are right",
+            )
+        return differences
+
+    async def _ensure_stream(
+        self, js: JetStreamContext, config: StreamConfig
+    ) -> list[StreamDifference]:
+        assert config.name is not None
+        try:
+            info = await js.stream_info(config.name)
+        except NotFoundError:
             try:
                 await js.add_stream(config=config)
             except BadRequestError:
-                # Exists with another shape (e.g. changed retention): converge to ours.
-                await js.update_stream(config=config)
-        for bucket in self.bucket_names():
+                # Another service created it a moment ago (with other settings): compare.
+                info = await js.stream_info(config.name)
+            else:
+                return []
+        return stream_differences(info.config, config)
+
+    async def _ensure_bucket(self, js: JetStreamContext, bucket: str) -> list[StreamDifference]:
+        wanted = self.retention.kv_replicas
+        try:
+            info = await js.stream_info(f"KV_{bucket}")
+        except NotFoundError:
             try:
-                await js.key_value(bucket)
-            except (NotFoundError, BadRequestError):
-                await js.create_key_value(config=KeyValueConfig(bucket=bucket, history=1))
+                await js.create_key_value(
+                    config=KeyValueConfig(bucket=bucket, history=1, replicas=wanted)
+                )
+            except BadRequestError:
+                info = await js.stream_info(f"KV_{bucket}")
+            else:
+                return []
+        existing = info.config.num_replicas or 1
+        if existing != wanted:
+            return [StreamDifference(f"KV_{bucket}", "replicas", existing, wanted)]
+        return []
 
     async def ensure_consumer(
         self,
@@ -251,13 +337,49 @@ class Topology:
         )
         return await js.add_consumer(stream, config=updated)
 
-    async def missing_streams(self, js: JetStreamContext) -> list[str]:
-        """Names of declared streams the server does not have (for readiness)."""
+    async def missing_streams(
+        self, js: JetStreamContext, *, streams: Collection[str] | None = None
+    ) -> list[str]:
+        """Names of declared streams (or of those named) the server does not have."""
         missing = []
         for config in self.stream_configs():
             assert config.name is not None
+            if streams is not None and config.name not in streams:
+                continue
             try:
                 await js.stream_info(config.name)
             except NotFoundError:
                 missing.append(config.name)
         return missing
+
+
+@dataclass(frozen=True, slots=True)
+class StreamDifference:
+    """One way an existing stream differs from what this installation would create."""
+
+    stream: str
+    field: str
+    existing: object
+    configured: object
+
+
+def stream_differences(existing: StreamConfig, wanted: StreamConfig) -> list[StreamDifference]:
+    """How ``existing`` differs from ``wanted`` in the fields an installation configures."""
+    assert wanted.name is not None
+    found: list[StreamDifference] = []
+    missing_subjects = sorted(set(wanted.subjects or ()) - set(existing.subjects or ()))
+    if missing_subjects:
+        found.append(StreamDifference(wanted.name, "subjects", existing.subjects, wanted.subjects))
+    pairs = (
+        ("replicas", existing.num_replicas or 1, wanted.num_replicas or 1),
+        ("max_age_s", existing.max_age or 0.0, wanted.max_age or 0.0),
+        ("max_bytes", existing.max_bytes if existing.max_bytes is not None else -1,
+         wanted.max_bytes if wanted.max_bytes is not None else -1),
+    )  # fmt: skip
+    for name, have, want in pairs:
+        if isinstance(have, float) or isinstance(want, float):
+            if abs(float(have) - float(want)) > 1e-3:
+                found.append(StreamDifference(wanted.name, name, have, want))
+        elif have != want:
+            found.append(StreamDifference(wanted.name, name, have, want))
+    return found
