@@ -33,7 +33,7 @@ async def test_a_save_that_times_out_states_the_save_timeout(
     )  # fmt: skip
     nc = await nats.connect(nats_server.url)
     # A stalled poller: it takes every request and never answers.
-    sub = await nc.subscribe(Topology(nats_prefix).rcon_subject("alpha"), cb=_ignore)
+    sub = await nc.subscribe(Topology(nats_prefix).rcon_subject("alpha", "bot"), cb=_ignore)
     try:
         async with running_bot(
             fake_discord,

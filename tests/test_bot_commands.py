@@ -12,15 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import nats
 import pytest
 
 from common.contracts.audit import AuditRecord
 from common.topology import Topology
+from common.vocabulary import Caller
 from isr_testing.fakediscord import FakeDiscord, payloads
 from isr_testing.fakediscord.harness import running_bot, write_config
+from isr_testing.processes import ServiceProcess
 from isr_testing.streams import read_subject
+from isr_testing.waiting import wait_for
 from simulator.server import ServerSettings, SimulatedServer
+
+from .test_persistence_helpers import count
 
 pytestmark = [pytest.mark.discord, pytest.mark.nats, pytest.mark.slow]
 
@@ -170,7 +176,7 @@ async def _bot_only(
 async def _wait_for_poller(env: CommandEnv, log: Path) -> None:
     nc = await nats.connect(env.nats_url)
     try:
-        subject = Topology(env.prefix).rcon_subject("alpha")
+        subject = Topology(env.prefix).rcon_subject("alpha", Caller.BOT)
         for _ in range(200):
             try:
                 reply = await nc.request(subject, b'{"op":"health"}', timeout=1)
@@ -235,21 +241,93 @@ async def test_every_command_succeeds_with_the_right_roles(env: CommandEnv):
         c["name"] for c in env.fake.commands[payloads.GUILD_ID][0]["options"]
     }
     privileged = [n for n, _o, _t in SUCCESS_CASES if n in ADMIN_OPS | DANGER]
+    game_changing = [
+        (n, o) for n, o, _t in SUCCESS_CASES if n in ADMIN_OPS | DANGER and o not in READS
+    ]
     nc = await nats.connect(env.nats_url)
     try:
         subject = Topology(env.prefix).audit_subject("alpha")
-        msgs = await read_subject(nc.jetstream(), subject, count=len(privileged))
+        msgs = await read_subject(
+            nc.jetstream(), subject, count=len(privileged) + len(game_changing)
+        )
     finally:
         await nc.close()
-    records = [AuditRecord.from_json(m.data) for m in msgs]
-    assert len(records) == len(privileged)
+    records = [AuditRecord.from_json(m.data, strict=True) for m in msgs]
+    by_bot = [r for r in records if r.id.startswith("discord:")]
+    by_poller = [r for r in records if r.id.startswith("rcon:alpha:")]
+    assert (len(by_bot), len(by_poller)) == (len(privileged), len(game_changing))
     assert {r.result.value for r in records} == {"ok"}
-    kick = next(r for r in records if r.operation == "kick")
+    kick = next(r for r in by_bot if r.operation == "kick")
     assert (kick.actor_id, kick.parameters["player"], kick.parameters["reason"]) == (
         42,
         "Bob",
         "afk",
     )
+    assert (kick.requested_by, kick.service) == ("discord:42", None)
+    # The poller's record of the same kick: the service from the subject, the user the bot
+    # named, linked to the bot's record by the request id.
+    assert {(r.service, r.requested_by) for r in by_poller} == {("bot", "discord:42")}
+    poller_kick = next(r for r in by_poller if r.operation == "kick")
+    assert (poller_kick.request_id, poller_kick.parameters) == (
+        kick.id,
+        {"player": "Bob", "reason": "afk"},
+    )
+    assert {r.request_id for r in by_poller} <= {r.id for r in by_bot}
+
+
+@pytest.mark.postgres
+async def test_a_bot_command_is_audited_in_postgres_with_service_and_user(
+    env: CommandEnv, tmp_path: Path, database_url: str
+):
+    """A Discord kick leaves the bot's row and the poller's, with service ``bot`` and the user."""
+    persistence = ServiceProcess(
+        "persistence",
+        ["persistence"],
+        {
+            "ISR_NATS_URL": env.nats_url,
+            "ISR_PREFIX": env.prefix,
+            "ISR_DATABASE_URL": database_url,
+            "ISR_HEALTH_PORT": "0",
+            "ISR_LOG_FORMAT": "json",
+        },
+        tmp_path,
+    ).start()
+    try:
+        reply = await env.run("kick", ADMIN_AND_DANGER, user_id=4242, player="Bob", reason="afk")
+
+        async def two_rows() -> bool:
+            return await count(database_url, "SELECT count(*) FROM audit_log") >= 2
+
+        await wait_for(two_rows, timeout_s=30, what="the audit rows")
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT id, service, requested_by, request_id, actor_id, operation, result"
+                " FROM audit_log ORDER BY id"
+            )
+        finally:
+            await conn.close()
+    finally:
+        code = persistence.terminate()
+
+    assert code == 0, persistence.output()[-3000:]
+    assert "Player Kicked" in _title(reply)
+    bot_row, poller_row = (dict(r) for r in rows)
+    assert bot_row["id"].startswith("discord:")
+    assert (bot_row["service"], bot_row["requested_by"], bot_row["actor_id"]) == (
+        None,
+        "discord:4242",
+        4242,
+    )
+    assert poller_row["id"].startswith("rcon:alpha:")
+    assert (
+        poller_row["service"],
+        poller_row["requested_by"],
+        poller_row["request_id"],
+        poller_row["actor_id"],
+        poller_row["operation"],
+        poller_row["result"],
+    ) == ("bot", "discord:4242", bot_row["id"], None, "kick", "ok")
 
 
 PRIVILEGED = [
@@ -270,6 +348,8 @@ PRIVILEGED = [
     ("rcon", {"command": "/time"}),
 ]
 DANGER = {"ban", "unban", "promote", "demote", "rcon"}
+READS: list[dict[str, Any]] = [{"action": "list"}, {}]
+"""Options of the privileged commands that only read (whitelist list, clock, research)."""
 ADMIN_OPS = {
     "kick", "mute", "unmute", "save", "broadcast", "whisper", "whitelist", "clock", "speed",
     "research",

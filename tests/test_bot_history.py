@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,9 @@ async def test_history_commands_answer_from_the_query_api(
         code = persistence.terminate()
 
     assert code == 0, persistence.output()[-3000:]
+    logged = [json.loads(x) for x in persistence.output().splitlines() if x.startswith("{")]
+    callers = {(x["query"], x["caller"]) for x in logged if x.get("event") == "query"}
+    assert callers >= {("leaderboard", "bot"), ("playtime", "bot"), ("alert_history", "bot")}
     assert "Bob" in leaderboard["embeds"][0]["description"]
     for chart in (ups, players):
         assert chart["attachments"][0]["filename"].endswith("-history.png")

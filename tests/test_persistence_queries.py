@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 
 from common.contracts import (
     Alert,
@@ -28,6 +32,7 @@ from common.contracts import (
 )
 from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
+from common.vocabulary import Caller
 from isr_cli.infra._process import free_port
 from isr_testing.processes import ServiceProcess
 from isr_testing.waiting import wait_for
@@ -35,6 +40,16 @@ from isr_testing.waiting import wait_for
 from .test_persistence_helpers import T0, count, events, publish_events, publish_samples, samples
 
 pytestmark = [pytest.mark.nats, pytest.mark.postgres]
+
+
+@dataclass
+class Served:
+    """A running persistence process with known data, and a NATS connection to ask it."""
+
+    nc: NatsClient
+    topo: Topology
+    proc: ServiceProcess
+    database_url: str
 
 
 @pytest.fixture(name="served")
@@ -66,11 +81,23 @@ async def _served(tmp_path: Path, nats_server, nats_prefix: str, database_url: s
         parameters={"player": "p1", "reason": "afk"},
         result=AuditResult.OK,
     )
+    by_poller = AuditRecord(
+        id="rcon:e2e:1",
+        at=T0,
+        server="e2e",
+        operation="kick",
+        parameters={"player": "p1"},
+        result=AuditResult.OK,
+        service="bot",
+        requested_by="discord:1234",
+        request_id="discord:1",
+    )
     await publish_confirmed(
         js,
         [
             Outgoing(topo.alert_subject("e2e", alert.type), alert.to_json(), alert.id),
             Outgoing(topo.audit_subject("e2e"), audit.to_json(), audit.id),
+            Outgoing(topo.audit_subject("e2e"), by_poller.to_json(), by_poller.id),
         ],
     )
     env = {
@@ -86,24 +113,67 @@ async def _served(tmp_path: Path, nats_server, nats_prefix: str, database_url: s
         async def stored() -> bool:
             return (
                 await count(database_url, "SELECT count(*) FROM events") == 100
-                and await count(database_url, "SELECT count(*) FROM audit_log") == 1
+                and await count(database_url, "SELECT count(*) FROM audit_log") == 2
                 and await count(database_url, "SELECT count(*) FROM alerts") == 1
                 and await count(database_url, "SELECT sum(samples) FROM metric_hour") == 360
             )
 
         await wait_for(stored, timeout_s=30, what="the known data")
-        yield nc, topo
+        yield Served(nc, topo, proc, database_url)
     finally:
         code = proc.terminate()
         await nc.close()
     assert code == 0, proc.output()[-3000:]
 
 
-async def ask(served, name: str, body: bytes, reply_type):
-    """Send one query and decode the answer."""
-    nc, topo = served
-    msg = await nc.request(topo.query_subject(name), body, timeout=10)
+async def ask(served: Served, name: str, body: bytes, reply_type, *, caller: str = Caller.BOT):
+    """Send one query as ``caller`` and decode the answer."""
+    subject = served.topo.query_subject(name, caller)
+    msg = await served.nc.request(subject, body, timeout=10)
     return decode_query_reply(msg.data, reply_type, strict=True), msg.headers or {}
+
+
+async def test_the_caller_comes_from_the_subject_and_is_logged(served: Served):
+    """A query as ``web`` is logged as web's; unknown callers and the old subject get nothing."""
+    answer, _ = await ask(
+        served, QueryName.PLAYTIME, b'{"player": "p1"}', PlaytimeReply, caller="web"
+    )
+    refused, headers = await ask(
+        served, QueryName.PLAYTIME, b'{"player": "p1"}', PlaytimeReply, caller="intruder"
+    )
+    with pytest.raises(nats.errors.NoRespondersError):
+        await served.nc.request(f"{served.topo.prefix}.query.playtime", b"{}", timeout=2)
+
+    def logged() -> list[dict]:
+        lines = [json.loads(x) for x in served.proc.output().splitlines() if x.startswith("{")]
+        return [x for x in lines if x.get("event") in {"query", "query_refused"}]
+
+    await wait_for(lambda: len(logged()) >= 2, what="the query log lines")
+    assert isinstance(answer, PlaytimeReply)
+    assert isinstance(refused, QueryError)
+    assert refused.code is QueryErrorCode.UNKNOWN_CALLER
+    assert "'intruder'" in refused.message
+    assert headers["Nats-Service-Error-Code"] == "403"
+    assert [(x["event"], x["query"], x["caller"]) for x in logged()] == [
+        ("query", "playtime", "web"),
+        ("query_refused", "playtime", "intruder"),
+    ]
+
+
+async def test_audit_rows_keep_the_service_and_the_requester(served: Served):
+    """The poller's record is stored with its service and requester; the bot's, its actor."""
+    conn = await asyncpg.connect(served.database_url)
+    try:
+        rows = await conn.fetch(
+            "SELECT id, service, requested_by, request_id, actor_id FROM audit_log ORDER BY id"
+        )
+    finally:
+        await conn.close()
+
+    assert [tuple(r) for r in rows] == [
+        ("discord:1", None, None, None, 1234),
+        ("rcon:e2e:1", "bot", "discord:1234", "discord:1", None),
+    ]
 
 
 async def test_every_query_answers_from_the_stored_data(served):

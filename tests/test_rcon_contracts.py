@@ -6,6 +6,7 @@ import pytest
 
 from common.contracts import RconErrorCode, RconReply, decode_rcon_request, encode_rcon_request
 from common.contracts import rcon as c
+from common.contracts.audit import AuditResult, result_of
 from common.errors import InvalidMessage
 
 HOSTILE_NAMES = [
@@ -176,3 +177,54 @@ def _json(value: str) -> str:
 
 def _raw(command: str) -> str:
     return f'{{"op": "raw", "command": {_json(command)}}}'
+
+
+class TestAudit:
+    @pytest.mark.parametrize(
+        ("payload", "expected"),
+        [
+            ('{"op": "status"}', False),
+            ('{"op": "players"}', False),
+            ('{"op": "health"}', False),
+            ('{"op": "whitelist", "action": "list"}', False),
+            ('{"op": "clock"}', False),
+            ('{"op": "research"}', False),
+            ('{"op": "chat", "text": "hi"}', False),
+            ('{"op": "whitelist", "action": "add", "player": "bob"}', True),
+            ('{"op": "clock", "action": "day"}', True),
+            ('{"op": "research", "action": "all"}', True),
+            ('{"op": "kick", "player": "bob"}', True),
+            ('{"op": "save"}', True),
+            ('{"op": "raw", "command": "/time"}', True),
+        ],
+    )
+    def test_operations_that_change_the_game_are_audited(self, payload: str, expected: bool):
+        """Reads and bridged chat are not audited by the poller; everything else is."""
+        assert expected == c.is_audited(decode_rcon_request(payload, strict=True))
+
+    def test_reply_outcomes_map_to_audit_results(self):
+        """ok, failed (could not be carried out) and rejected (refused) come from the reply."""
+        ok = RconReply(server="a", op="save", ok=True, result=c.SaveResult(name=None))
+
+        def error(code: RconErrorCode) -> RconReply:
+            return RconReply(
+                server="a", op="kick", ok=False, error=c.RconError(code=code, message="x")
+            )
+
+        assert [
+            result_of(ok),
+            result_of(error(RconErrorCode.TIMEOUT)),
+            result_of(error(RconErrorCode.UNKNOWN_PLAYER)),
+            result_of(error(RconErrorCode.UNKNOWN_CALLER)),
+        ] == [AuditResult.OK, AuditResult.FAILED, AuditResult.REJECTED, AuditResult.REJECTED]
+
+    def test_a_payload_cannot_carry_the_service_identity(self):
+        """A ``service`` key is no request field: ignored in production, refused when strict."""
+        payload = '{"op": "kick", "player": "bob", "service": "bot", "caller": "bot"}'
+
+        request = decode_rcon_request(payload)
+
+        assert not hasattr(request, "service")
+        assert not hasattr(request, "caller")
+        with pytest.raises(InvalidMessage, match="service"):
+            decode_rcon_request(payload, strict=True)

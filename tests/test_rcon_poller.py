@@ -25,6 +25,8 @@ from common.config import IsrConfig, load_config
 from common.contracts import (
     Alert,
     AlertType,
+    AuditRecord,
+    AuditResult,
     GameEvent,
     MetricSample,
     RconErrorCode,
@@ -35,6 +37,7 @@ from common.contracts import (
 from common.contracts import rcon as c
 from common.settings import NatsSettings, PipelineSettings, RuntimeSettings
 from common.topology import Topology
+from isr_testing.streams import read_subject
 from isr_testing.waiting import wait_for
 from rcon_poller.poller import Poller
 from rcon_poller.settings import PollerSettings
@@ -169,10 +172,13 @@ class Harness:
         self.replicas.append(replica)
         return replica
 
-    async def request(self, request: c.RconRequestBase | bytes, timeout_s: float = 5) -> RconReply:
-        """Send a request on the server's subject and decode the reply."""
+    async def request(
+        self, request: c.RconRequestBase | bytes, timeout_s: float = 5, *, caller: str = "bot"
+    ) -> RconReply:
+        """Send a request on the server's subject as ``caller`` and decode the reply."""
         data = request if isinstance(request, bytes) else request.to_json()
-        msg = await self.nc.request(self.topology.rcon_subject(TAG), data, timeout=timeout_s)
+        subject = self.topology.rcon_subject(TAG, caller)
+        msg = await self.nc.request(subject, data, timeout=timeout_s)
         return RconReply.from_json(msg.data, strict=True)
 
     def samples_after(
@@ -478,6 +484,54 @@ class TestCommandSubject:
         assert isinstance(health.result, c.HealthResult)
         assert health.result.is_connected
         assert health.result.poller == "a"
+
+    async def test_the_audit_names_the_subjects_caller_whatever_the_payload_claims(
+        self, harness: Harness, sim: SimulatedServer, tmp_path: Path
+    ):
+        """A ban on ``...rcon.srv.web`` whose payload claims the bot is audited as ``web``."""
+        await harness.start(write_config(tmp_path, sim))
+        await wait_for(harness.samples_after(1, lambda m: m.rcon_up), what="a sample")
+        forged = (
+            b'{"op": "ban", "player": "Cool-Guy", "reason": "grief", "request_id": "w-1",'
+            b' "requested_by": "discord:7", "service": "bot", "caller": "bot"}'
+        )
+
+        players = await harness.request(c.PlayersRequest(), caller="web")
+        ban = await harness.request(forged, caller="web")
+        msgs = await read_subject(harness.js, harness.topology.audit_subject(TAG), count=1)
+
+        assert players.ok
+        assert ban.ok
+        assert "Cool-Guy" in sim.get_banned_players()
+        records = [AuditRecord.from_json(m.data, strict=True) for m in msgs]
+        assert [
+            (r.service, r.requested_by, r.request_id, r.operation, r.result, r.actor_id)
+            for r in records
+        ] == [("web", "discord:7", "w-1", "ban", AuditResult.OK, None)]
+        assert records[0].parameters == {"player": "Cool-Guy", "reason": "grief"}
+        assert records[0].id.startswith(f"rcon:{TAG}:")
+
+    async def test_unknown_callers_and_the_old_subject_reach_nothing(
+        self, harness: Harness, sim: SimulatedServer, tmp_path: Path
+    ):
+        """An unknown caller is refused before the game; the old subject has no responder."""
+        await harness.start(write_config(tmp_path, sim))
+        await wait_for(harness.samples_after(1, lambda m: m.rcon_up), what="a sample")
+        ban = c.BanRequest(player="grilled ham", requested_by="discord:7")
+
+        refused = await harness.request(ban, caller="intruder")
+        with pytest.raises(nats.errors.NoRespondersError):
+            await harness.nc.request(f"{harness.prefix}.rcon.{TAG}", ban.to_json(), timeout=2)
+        msgs = await read_subject(
+            harness.js, harness.topology.audit_subject(TAG), count=1, timeout_s=1
+        )
+
+        assert not refused.ok
+        assert refused.error is not None
+        assert refused.error.code == RconErrorCode.UNKNOWN_CALLER
+        assert "'intruder'" in refused.error.message
+        assert "grilled ham" not in sim.get_banned_players()
+        assert msgs == []
 
     async def test_save_pauses_sampling_instead_of_breaking_the_connection(
         self, harness: Harness, tmp_path: Path

@@ -54,6 +54,29 @@ class TestRows:
             "ok",
         )
 
+    def test_poller_audit_row_has_service_and_requester_but_no_actor(self):
+        """A record the poller wrote maps its service, requester and request id to columns."""
+        record = AuditRecord(
+            id="rcon:a:1",
+            at=NOW,
+            server="a",
+            operation="rcon_raw",
+            parameters={"command": "/time"},
+            result=AuditResult.OK,
+            service="bot",
+            requested_by="discord:42",
+            request_id="discord:7",
+        )
+
+        row = dict(zip(AUDIT_COLUMNS, audit_row(record), strict=True))
+
+        assert (row["service"], row["requested_by"], row["request_id"], row["actor_id"]) == (
+            "bot",
+            "discord:42",
+            "discord:7",
+            None,
+        )
+
 
 class TestFailures:
     def test_data_errors_are_poison_and_connection_errors_are_not(self):

@@ -345,6 +345,44 @@ class TestMetricsWriter:
         assert "metric_samples_p20250102" in names
 
 
+class TestAuditLog:
+    async def test_poller_and_bot_records_keep_service_and_requested_by(self, pool):
+        """A poller record keeps service and requester without an actor; a bot one, its actor."""
+        audit = make_writer(AuditWriter, pool)
+        poller_record = AuditRecord(
+            id="rcon:a:1",
+            at=at(0),
+            server="a",
+            operation="kick",
+            parameters={"player": "bob"},
+            result=AuditResult.OK,
+            service="web",
+            requested_by="discord:42",
+            request_id="discord:900",
+        )
+        bot_record = AuditRecord(
+            id="discord:900",
+            at=at(0),
+            actor_id=42,
+            actor_name="ann",
+            server="a",
+            operation="kick",
+            result=AuditResult.OK,
+            requested_by="discord:42",
+        )
+
+        await store(audit, [poller_record, bot_record])
+        rows = await pool.fetch(
+            "SELECT id, service, requested_by, request_id, actor_id, actor_name FROM audit_log"
+            " ORDER BY id"
+        )
+
+        assert [tuple(r) for r in rows] == [
+            ("discord:900", None, "discord:42", None, 42, "ann"),
+            ("rcon:a:1", "web", "discord:42", "discord:900", None, None),
+        ]
+
+
 class TestRetention:
     async def test_only_old_data_is_removed(self, pool):
         """Retention drops expired partitions and rows and keeps everything newer."""

@@ -10,6 +10,7 @@ import dataclasses
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from typing import Literal
 
 import structlog
 from nats.js import JetStreamContext
@@ -28,6 +29,7 @@ from nats.js.errors import BadRequestError, NotFoundError
 log = structlog.get_logger()
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+_REQUEST_TOKENS = 4  # <prefix>.<rcon|query>.<server or name>.<caller>
 _DAY_S = 86_400.0
 
 
@@ -74,6 +76,9 @@ class RetentionSettings:
     duplicate_window_s: float = 300.0
     """JetStream drops a re-published ``Nats-Msg-Id`` within this window."""
 
+
+RequestFamily = Literal["rcon", "query"]
+"""The request/reply subject families whose last token names the caller."""
 
 DEFAULT_ACK_WAIT_S = 5.0
 """Ack wait of every durable consumer. The intake sends in-progress acks while it works on a
@@ -130,21 +135,45 @@ class Topology:
         """Subject of one server's metric samples."""
         return f"{self.prefix}.metrics.{_check_token(server, 'server')}"
 
-    def rcon_subject(self, server: str) -> str:
-        """Request/reply subject of one server's allow-listed RCON operations."""
-        return f"{self.prefix}.rcon.{_check_token(server, 'server')}"
+    def rcon_subject(self, server: str, caller: str) -> str:
+        """Where ``caller`` requests one server's allow-listed RCON operations.
 
-    def query_subject(self, name: str) -> str:
-        """Request/reply subject of one history query."""
-        return f"{self.prefix}.query.{_check_token(name, 'query')}"
+        ``caller`` is the requesting service's own NATS identity (a
+        :class:`~common.vocabulary.Caller`); the poller reads it back from the subject.
+        """
+        server = _check_token(server, "server")
+        return f"{self.prefix}.rcon.{server}.{_check_token(caller, 'caller')}"
+
+    def rcon_filter(self, server: str = "*") -> str:
+        """Wildcard matching every caller's RCON requests for one server (or for all)."""
+        return f"{self.prefix}.rcon.{server}.*"
+
+    def query_subject(self, name: str, caller: str) -> str:
+        """Where ``caller`` (its own NATS identity, see :meth:`rcon_subject`) asks one query."""
+        return f"{self.prefix}.query.{_check_token(name, 'query')}.{_check_token(caller, 'caller')}"
+
+    def request_parts(self, subject: str, family: RequestFamily) -> tuple[str, str] | None:
+        """``(server or query name, caller)`` of an RCON or query request subject.
+
+        None when ``subject`` is not ``<prefix>.<family>.<token>.<token>`` (e.g. the old
+        ``<prefix>.rcon.<server>`` without a caller). The caller is the last token: with the
+        authorisation config on, the NATS server lets a service publish only its own identity
+        there, so it cannot be forged.
+        """
+        parts = subject.split(".")
+        if len(parts) != _REQUEST_TOKENS or parts[0] != self.prefix or parts[1] != family:
+            return None
+        if not all(_TOKEN.fullmatch(p) for p in parts[2:]):
+            return None
+        return parts[2], parts[3]
 
     def audit_subject(self, server: str) -> str:
         """Subject of the audit records of privileged actions on one server."""
         return f"{self.prefix}.audit.{_check_token(server, 'server')}"
 
     def query_filter(self) -> str:
-        """Wildcard matching every history query subject (persistence serves them all)."""
-        return f"{self.prefix}.query.*"
+        """Wildcard matching every caller's history queries (persistence serves them all)."""
+        return f"{self.prefix}.query.*.*"
 
     def dead_letter_subject(self, service: str) -> str:
         """Where a service parks messages it can never process."""

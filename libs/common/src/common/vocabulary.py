@@ -26,3 +26,20 @@ SYSTEM_SERVER = "_system"
 
 DEFAULT_BRIDGE_MARKER = "[Discord]"
 """Default prefix of bridged chat in game (the shared ``ISR_BRIDGE_MARKER`` setting)."""
+
+
+class Caller(enum.StrEnum):
+    """The services that may request RCON operations and history queries.
+
+    Each is a NATS identity (the user or credentials a service connects with) and the last
+    token of the subjects it requests on: ``<prefix>.rcon.<server>.<caller>`` and
+    ``<prefix>.query.<name>.<caller>``. The shipped authorisation config lets identity X publish
+    only on ``...rcon.*.X`` and ``...query.*.X``, so the token is the caller as the NATS server
+    saw it, not as the caller wrote it. The rcon-poller and persistence answer these callers
+    only; a new one (``secmon``) is added here and in the authorisation config.
+    """
+
+    BOT = "bot"
+    """The Discord bot (``isr bot``): slash commands and the chat bridge."""
+    WEB = "web"
+    """The web service (``services/web``)."""

@@ -25,6 +25,7 @@ from common.config import IsrConfig, ServerConfig
 from common.contracts import rcon
 from common.invisible import strip_invisible
 from common.topology import Topology
+from common.vocabulary import Caller
 
 log = structlog.get_logger()
 
@@ -112,7 +113,7 @@ class Bridge:
         try:
             request = rcon.ChatRequest(text=line, requested_by=f"discord:{event.author_id}")
             answer = await self._nc.request(
-                self._topology.rcon_subject(tag),
+                self._topology.rcon_subject(tag, Caller.BOT),
                 rcon.encode_rcon_request(request),
                 timeout=self._timeout_s,
             )

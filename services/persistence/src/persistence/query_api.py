@@ -1,8 +1,12 @@
-"""The query API's NATS shell: ``<prefix>.query.*`` in a queue group, one task per request.
+"""The query API's NATS shell: ``<prefix>.query.*.*`` in a queue group, one task per request.
 
+A request's subject is ``<prefix>.query.<name>.<caller>``: the caller is the NATS identity of
+the service that asked (``bot``, ``web``: :class:`~common.vocabulary.Caller`), which the
+authorisation config lets no service forge. Each answered query is logged with its caller.
 Every request gets exactly one answer: the reply model, or a :class:`QueryError` (also named
-in the ``Nats-Service-Error`` / ``Nats-Service-Error-Code`` headers) when the query is unknown,
-the request does not fit its model, the database is unreachable or the query ran too long.
+in the ``Nats-Service-Error`` / ``Nats-Service-Error-Code`` headers) when the caller or the
+query is unknown, the request does not fit its model, the database is unreachable or the query
+ran too long.
 Nothing a client sends can crash the service. Replicas share the queue group, so each request
 is answered once; up to ``query_concurrency`` requests run at once per replica.
 """
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import asyncpg
 import structlog
@@ -28,11 +33,15 @@ from common.contracts import (
 from common.contracts._base import _summarise
 from common.internal_errors import report_internal_error
 from common.topology import Topology
+from common.vocabulary import Caller
 from persistence import failures
 from persistence.history import QueryFunction
 from persistence.resolution import ResolutionError
 
 log = structlog.get_logger()
+
+_CALLERS = frozenset(Caller)
+_KNOWN_CALLERS = ", ".join(caller.value for caller in Caller)
 
 
 class QueryHandler:
@@ -114,14 +123,36 @@ class QueryServer:
         task.add_done_callback(self._tasks.discard)
 
     async def _respond(self, msg: Msg) -> None:
-        name = msg.subject.rsplit(".", 1)[-1]
-        async with self._slots:
-            answer = await self._handler.answer(name, msg.data)
+        started = time.perf_counter()
+        parts = self._topology.request_parts(msg.subject, "query")
+        name, caller = parts if parts is not None else ("?", "")
+        if caller not in _CALLERS:
+            answer: QueryReply | QueryError = QueryError(
+                code=QueryErrorCode.UNKNOWN_CALLER,
+                message=(
+                    f"unknown caller {caller!r} in {msg.subject!r}: queries go to "
+                    f"{self._topology.prefix}.query.<name>.<caller>, caller one of "
+                    f"{_KNOWN_CALLERS}"
+                ),
+            )
+        else:
+            async with self._slots:
+                answer = await self._handler.answer(name, msg.data)
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
         if not msg.reply:
             return
         headers = None
-        if isinstance(answer, QueryError):
-            log.info("query_refused", query=name, code=answer.code.value, message=answer.message)
+        if not isinstance(answer, QueryError):
+            log.info("query", query=name, caller=caller, elapsed_ms=elapsed_ms)
+        else:
+            log.info(
+                "query_refused",
+                query=name,
+                caller=caller,
+                code=answer.code.value,
+                message=answer.message,
+                elapsed_ms=elapsed_ms,
+            )
             headers = {
                 "Nats-Service-Error": answer.message.replace("\r", " ").replace("\n", " "),
                 "Nats-Service-Error-Code": str(answer.http_like_code),
@@ -129,7 +160,7 @@ class QueryServer:
         try:
             await self._nc.publish(msg.reply, answer.to_json(), headers=headers)
         except Exception as exc:  # the client went away or NATS is reconnecting
-            log.warning("query_reply_failed", query=name, error=repr(exc))
+            log.warning("query_reply_failed", query=name, caller=caller, error=repr(exc))
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve until ``stop`` is set, then let the requests in hand finish."""

@@ -358,6 +358,9 @@ AUDIT_COLUMNS: tuple[str, ...] = (
     "parameters",
     "result",
     "detail",
+    "service",
+    "requested_by",
+    "request_id",
 )
 """Column order of :func:`audit_row`."""
 
@@ -376,6 +379,9 @@ def audit_row(record: AuditRecord) -> tuple[Any, ...]:
         _json(record.parameters),
         str(record.result),
         record.detail,
+        record.service,
+        record.requested_by,
+        record.request_id,
     )
 
 

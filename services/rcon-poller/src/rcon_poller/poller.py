@@ -139,9 +139,9 @@ class Poller:
         await worker.load_state()
         presence = PresenceFeed(self._js, self._topology, tag, worker.reconciler)
         await presence.start()
-        handler = CommandHandler(worker)
+        handler = CommandHandler(worker, js=self._js, topology=self._topology)
         subscription = await self._nc.subscribe(
-            self._topology.rcon_subject(tag),
+            self._topology.rcon_filter(tag),
             queue=self._settings.queue_group,
             cb=handler.on_message,
         )

@@ -1,10 +1,13 @@
-"""The history query API served by persistence on ``<prefix>.query.<name>`` (request/reply).
+"""The history query API served by persistence on ``<prefix>.query.<name>.<caller>``.
 
 Every query has a request model and a reply model, both frozen and versioned (``"v": 1``).
 A client sends the request's JSON to :meth:`common.topology.Topology.query_subject` of the
-query's :class:`QueryName` and decodes the answer with :func:`decode_query_reply`, which returns
-either the reply model or a :class:`QueryError` (``"status": "error"``); error replies also
-carry the ``Nats-Service-Error-Code`` / ``Nats-Service-Error`` headers, as ``nats.micro`` does.
+query's :class:`QueryName` and its own NATS identity (a :class:`common.vocabulary.Caller`: the
+subject's last token, which persistence logs and the authorisation config lets no service
+forge; any other caller is answered ``unknown_caller``) and decodes the answer with
+:func:`decode_query_reply`, which returns either the reply model or a :class:`QueryError`
+(``"status": "error"``); error replies also carry the ``Nats-Service-Error-Code`` /
+``Nats-Service-Error`` headers, as ``nats.micro`` does.
 
 Times are timezone-aware UTC. Ranges are half-open ``[start, end)``. Lists come newest first
 unless said otherwise; charts come oldest first.
@@ -47,7 +50,7 @@ PgText = Annotated[str, AfterValidator(_storable_text)]
 
 
 class QueryName(enum.StrEnum):
-    """Every query persistence answers; the last token of its subject."""
+    """Every query persistence answers; the third token of its subject."""
 
     METRIC_HISTORY = "metric_history"
     """UPS and player count of one server over a range (:class:`MetricHistoryRequest`)."""
@@ -70,6 +73,8 @@ class QueryErrorCode(enum.StrEnum):
     """The request does not fit its model (the message says which field and why)."""
     UNKNOWN_QUERY = "unknown_query"
     """No query of that name exists."""
+    UNKNOWN_CALLER = "unknown_caller"
+    """The subject's caller token is not a known :class:`~common.vocabulary.Caller`."""
     UNAVAILABLE = "unavailable"
     """The database cannot be reached right now; try again later."""
     TIMEOUT = "timeout"
@@ -81,6 +86,7 @@ class QueryErrorCode(enum.StrEnum):
 _HTTP_LIKE_CODES = {
     QueryErrorCode.BAD_REQUEST: 400,
     QueryErrorCode.UNKNOWN_QUERY: 404,
+    QueryErrorCode.UNKNOWN_CALLER: 403,
     QueryErrorCode.UNAVAILABLE: 503,
     QueryErrorCode.TIMEOUT: 504,
     QueryErrorCode.INTERNAL: 500,

@@ -1,7 +1,11 @@
-"""Allow-listed RCON operations: requests on ``<prefix>.rcon.<server>`` and their replies.
+"""Allow-listed RCON operations: requests on ``<prefix>.rcon.<server>.<caller>``, their replies.
 
-The bot (or any client) sends one request model as JSON to the server's subject and gets one
-:class:`RconReply` back. Only these operations exist: nothing on this subject builds a console
+A calling service (the bot, later the web service: :class:`common.vocabulary.Caller`) sends one
+request model as JSON to :meth:`common.topology.Topology.rcon_subject` of the server and its own
+NATS identity, and gets one :class:`RconReply` back. The poller takes the caller from the
+subject's last token, which the authorisation config lets no service forge, and answers only
+known callers (``unknown_caller`` otherwise); a request on the old ``<prefix>.rcon.<server>``
+has no responder. Only these operations exist: nothing on this subject builds a console
 command by pasting user text. Every free-text parameter is checked here, at decode time, so a
 hostile value is refused before anything reaches the game:
 
@@ -170,7 +174,9 @@ class RconRequestBase(WireModel):
     request_id: Annotated[str, Field(max_length=100)] | None = None
     """Caller's id for this request (echoed in logs and the reply)."""
     requested_by: Annotated[str, Field(max_length=100)] | None = None
-    """Who asked (e.g. ``discord:<user id>``), for the audit log."""
+    """Who asked (e.g. ``discord:<user id>``), for the audit log: the calling service's word
+    about its user. Which service asked is never a payload field: the poller reads it from the
+    subject."""
 
 
 class StatusRequest(RconRequestBase):
@@ -697,6 +703,8 @@ class RconErrorCode(enum.StrEnum):
     """Factorio refused the command (unknown command, invalid usage, other error text)."""
     UNEXPECTED_REPLY = "unexpected_reply"
     """Factorio answered something the poller cannot read."""
+    UNKNOWN_CALLER = "unknown_caller"
+    """The subject's caller token is not a known :class:`~common.vocabulary.Caller`."""
     INTERNAL = "internal"
     """A bug in the poller; it was logged."""
 
@@ -735,6 +743,26 @@ class RconReply(WireModel):
         if self.ok != (self.result is not None) or self.ok == (self.error is not None):
             raise ValueError("a reply has a result when ok and an error otherwise")
         return self
+
+
+READ_ONLY_OPS: Final = frozenset(
+    {"status", "players", "version", "seed", "evolution", "admins", "health"}
+)
+"""Operations that only read the game (never audited by the poller)."""
+_READ_ACTIONS: Final = {"whitelist": "list", "clock": "get", "research": "status"}
+
+
+def is_audited(request: AnyRconRequest) -> bool:
+    """True when the poller writes an audit record for this request: it changes the game.
+
+    Reads (:data:`READ_ONLY_OPS`, ``whitelist list``, ``clock get``, ``research status``) are
+    not audited, nor is bridged ``chat``: one record per Discord chat line would bury the
+    moderation in the log, and Factorio logs the line itself (a ``bridged`` chat event).
+    """
+    if request.op in READ_ONLY_OPS or request.op == "chat":
+        return False
+    read_action = _READ_ACTIONS.get(request.op)
+    return read_action is None or getattr(request, "action", None) != read_action
 
 
 _request_adapter: TypeAdapter[AnyRconRequest] = TypeAdapter(RconRequest)

@@ -6,6 +6,11 @@ poller or the query API defers first (public "thinking…"), then edits that ans
 result; if it fails, the deferred answer is deleted and the specific error is sent as an
 ephemeral follow-up, so errors are never public. Every admin and danger command — run,
 refused or failed — is published as an :class:`~common.contracts.audit.AuditRecord`.
+
+Requests go to ``isr.rcon.<server>.bot`` and ``isr.query.<name>.bot``: ``bot`` is this
+service's NATS identity, the only caller token the authorisation config lets it publish. The
+request's ``requested_by`` (``discord:<user id>``) is the bot's word about its user; the
+poller's audit record of the operation names both.
 """
 
 from __future__ import annotations
@@ -33,11 +38,11 @@ from bot.ratelimit import SlidingWindowLog
 from bot.render import utc_now
 from common.config import IsrConfig
 from common.contracts import queries, rcon
-from common.contracts.audit import AuditRecord, AuditResult
+from common.contracts.audit import AuditRecord, AuditResult, result_of
 from common.errors import InvalidMessage
 from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
-from common.vocabulary import SYSTEM_SERVER
+from common.vocabulary import SYSTEM_SERVER, Caller
 
 log = structlog.get_logger()
 
@@ -225,7 +230,7 @@ class CommandHandler:
         )
         try:
             answer = await self._nc.request(
-                self._topology.rcon_subject(decided.server),
+                self._topology.rcon_subject(decided.server, Caller.BOT),
                 rcon.encode_rcon_request(request),
                 timeout=timeout_s,
             )
@@ -252,14 +257,7 @@ class CommandHandler:
             else:
                 assert reply_model.error is not None
                 reply = replies.rcon_error(reply_model.error, server_name=server.name)
-                failed = {
-                    rcon.RconErrorCode.RCON_UNAVAILABLE,
-                    rcon.RconErrorCode.TIMEOUT,
-                    rcon.RconErrorCode.INTERNAL,
-                }
-                outcome = (
-                    AuditResult.FAILED if reply_model.error.code in failed else AuditResult.REJECTED
-                )
+                outcome = result_of(reply_model)
                 detail = reply_model.error.message[:2000]
         await self._finish(interaction, reply)
         if decided.spec.perm in _PRIVILEGED:
@@ -289,7 +287,9 @@ class CommandHandler:
                 decided.spec.name, invocation.args, server=decided.server, now=datetime.now(UTC)
             )
             answer = await self._nc.request(
-                self._topology.query_subject(name), request.to_json(), timeout=self._timeout_s
+                self._topology.query_subject(name, Caller.BOT),
+                request.to_json(),
+                timeout=self._timeout_s,
             )
             decoded = queries.decode_query_reply(answer.data, reply_type)
         except nats.errors.NoRespondersError:
@@ -363,6 +363,7 @@ class CommandHandler:
             parameters=dict(parameters),
             result=result,
             detail=detail[:2000] if detail else None,
+            requested_by=f"discord:{int(interaction.user.id)}",
         )
         log.info(
             "audit",

@@ -50,6 +50,8 @@ _ERROR_TITLES = {
     rcon.RconErrorCode.COMMAND_FAILED: "❌ Factorio refused the command",
     rcon.RconErrorCode.INVALID_REQUEST: "❌ Bad argument",
     rcon.RconErrorCode.COMMAND_TOO_LONG: "❌ Command too long",
+    # The poller does not know the caller token this bot sent: its Caller lists differ.
+    rcon.RconErrorCode.UNKNOWN_CALLER: "🚫 Refused by the RCON poller",
 }
 
 
