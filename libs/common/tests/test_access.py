@@ -218,3 +218,12 @@ def test_nsc_script_adds_one_user_per_identity():
     assert "--name 'tailer-alpha'" in script
     assert "--allow-pub 'isr.raw.alpha,$JS.API.STREAM.INFO.ISR_RAW," in script
     assert script.count("--allow-pub-response=1") == 2
+
+
+def test_the_security_page_explains_every_identity():
+    """docs/security.md has a row and a reason for each identity of the model."""
+    from pathlib import Path  # noqa: PLC0415
+
+    page = (Path(__file__).resolve().parents[3] / "docs" / "security.md").read_text()
+    for identity in ("tailer-<server>", *access.SERVICE_IDENTITIES):
+        assert f"| `{identity}`" in page, identity
