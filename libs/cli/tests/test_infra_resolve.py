@@ -7,6 +7,7 @@ from pathlib import Path
 
 import asyncpg
 import nats
+import nats.errors
 import pytest
 
 from isr_cli.infra import resolve
@@ -114,15 +115,23 @@ class TestResolveNats:
 
         assert choice.url == "nats://elsewhere:4222"
         assert choice.server is None
+        assert choice.seed_files is None  # the user's own ISR_NATS_* identity applies
 
     @pytest.mark.nats
     async def test_embedded_server_is_started(self, tmp_path: Path):
-        """Without ISR_NATS_URL an embedded server starts with its store under the state dir."""
-        choice = resolve_nats({}, tmp_path)
+        """Without ISR_NATS_URL a secured embedded server starts, its store under the state dir.
+
+        Each identity signs in with its seed; a client without one is refused.
+        """
+        choice = resolve_nats({}, tmp_path, servers=["alpha"])
         assert choice.server is not None
+        assert choice.seed_files is not None
         try:
-            client = await nats.connect(choice.url)
+            seed = choice.seed_files["parser"].read_text().strip()
+            client = await nats.connect(choice.url, nkeys_seed_str=seed)
             await client.close()
+            with pytest.raises(nats.errors.Error, match=r"(?i)authorization violation"):
+                await nats.connect(choice.url, allow_reconnect=False, connect_timeout=3)
         finally:
             choice.server.stop()
 

@@ -26,6 +26,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "parse": ("isr_cli.commands.parse", "run the pattern set over a file or stdin offline"),
     "watch": ("isr_cli.commands.watch", "print events live as they cross the stream"),
     "sim": ("isr_cli.commands.sim", "run the Factorio simulator (console log + RCON)"),
+    "nats-auth": (
+        "isr_cli.commands.nats_auth",
+        "print the NATS authorisation (server config or nsc script) for the servers",
+    ),
 }
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TextIO
 
 from nats.js.api import ConsumerConfig, DeliverPolicy
@@ -39,11 +42,35 @@ def format_event(item: GameEvent | Alert, *, colour: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if colour and code else text
 
 
+WATCH_IDENTITY = "watch"
+
+
+def watch_nats_settings(settings: NatsSettings, environ: Mapping[str, str]) -> NatsSettings:
+    """The settings ``isr watch`` connects with: the ``watch`` seed of ``isr up`` by default.
+
+    When no identity is set (ISR_NATS_CREDS_FILE, _NKEY_SEED_FILE, _USER) and the state
+    directory of ``isr up`` (ISR_STATE_DIR, else ./.isr) holds the ``watch`` identity's seed,
+    that seed is used: its embedded nats-server admits no anonymous client.
+    """
+    if settings.identity_kind != "anonymous":
+        return settings
+    from isr_cli.commands.up import DEFAULT_STATE_DIR  # noqa: PLC0415
+    from isr_cli.infra.resolve import nats_auth_dir  # noqa: PLC0415
+
+    state_dir = Path(environ.get("ISR_STATE_DIR") or DEFAULT_STATE_DIR)
+    seed = nats_auth_dir(state_dir) / f"{WATCH_IDENTITY}.nk"
+    if seed.is_file():
+        return settings.model_copy(update={"nkey_seed_file": seed})
+    return settings
+
+
 async def watch(*, server: str, replay: bool, as_json: bool, out: TextIO) -> None:
     """Print every event of ``server`` (or all) until SIGINT/SIGTERM."""
-    nats_settings = settings_or_exit(NatsSettings, program="isr watch")
+    nats_settings = watch_nats_settings(
+        settings_or_exit(NatsSettings, program="isr watch"), os.environ
+    )
     topo = Topology(settings_or_exit(PipelineSettings, program="isr watch").prefix)
-    nc = await connect_nats(nats_settings, name="isr-watch")
+    nc = await connect_nats(nats_settings, name="isr-watch", identity=WATCH_IDENTITY)
     stop = asyncio.Event()
     install_stop_signals(stop)
     js = nc.jetstream()

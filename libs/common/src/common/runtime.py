@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 
 from common import logging as isr_logging
 from common import telemetry
+from common.access import access_for
 from common.backoff import Backoff, sleep_until_stop
 from common.health import HealthServer
 from common.nats_auth import NatsAuthError, connect_options
@@ -239,6 +240,13 @@ class ServiceRuntime:
         self._otel_shutdown: telemetry.Shutdown = lambda: None
         self._nc: NatsClient | None = None
         self._js: JetStreamContext | None = None
+        access = access_for(self.topology, service)
+        # A known identity sets up only the streams and buckets its permissions cover (the
+        # others it may not even look at); an unknown one (a test's) sets up everything.
+        self.streams: tuple[str, ...] | None = None if access is None else access.streams
+        """The streams this service creates when missing and checks for readiness."""
+        self.buckets: tuple[str, ...] | None = None if access is None else access.buckets
+        """The KV buckets this service creates when missing."""
 
     @property
     def nc(self) -> NatsClient:
@@ -269,7 +277,11 @@ class ServiceRuntime:
                 identity=self.service,
             )
             js = self._js = self._nc.jetstream()
-            await retry_through_outage(self.stop, "streams", lambda: self.topology.ensure(js))
+            await retry_through_outage(
+                self.stop,
+                "streams",
+                lambda: self.topology.ensure(js, streams=self.streams, buckets=self.buckets),
+            )
         except BaseException:
             await self.__aexit__(None, None, None)
             raise
@@ -286,7 +298,7 @@ class ServiceRuntime:
     async def _check_streams(self) -> str | None:
         if self._nc is None or not self._nc.is_connected:
             return "unknown while NATS is disconnected"
-        missing = await self.topology.missing_streams(self.js)
+        missing = await self.topology.missing_streams(self.js, streams=self.streams)
         return f"missing {', '.join(missing)}" if missing else None
 
     async def __aexit__(

@@ -33,6 +33,18 @@ BOT_TOKEN_VARS = ("ISR_DISCORD_TOKEN", "ISR_DISCORD_TOKEN_FILE")
 
 _SAY_WIDTH = 12
 
+NATS_IDENTITY_VARS = (
+    "ISR_NATS_CREDS_FILE",
+    "ISR_NATS_NKEY_SEED_FILE",
+    "ISR_NATS_USER",
+    "ISR_NATS_PASSWORD_FILE",
+    "ISR_NATS_PASSWORD",
+    "ISR_NATS_TLS_CA_FILE",
+    "ISR_NATS_TLS_CERT_FILE",
+    "ISR_NATS_TLS_KEY_FILE",
+)
+"""The user's NATS identity and TLS: for their ISR_NATS_URL only, never the embedded server."""
+
 
 @dataclass(frozen=True)
 class ServerSpec:
@@ -69,6 +81,7 @@ def plan_services(
     health_ports: Iterator[int],
     python: str = sys.executable,
     is_terminal: bool = False,
+    nats_seed_files: Mapping[str, Path] | None = None,
 ) -> ServicePlan:
     """Decide which children to run, with which arguments and environment (no I/O).
 
@@ -77,7 +90,10 @@ def plan_services(
     token) and ``watch`` last, so the terminal shows events flowing. Every child inherits
     ``environ`` plus ISR_NATS_URL, ISR_CONFIG_DIR, its own ISR_HEALTH_PORT and (only when a
     database exists) ISR_DATABASE_URL; when ``isr up`` itself runs on a terminal, also the log
-    settings of :func:`child_log_env`.
+    settings of :func:`child_log_env`. With ``nats_seed_files`` (the embedded, secured
+    nats-server) each child that connects to NATS gets its own identity's seed as
+    ISR_NATS_NKEY_SEED_FILE, and the user's ISR_NATS_* identity and TLS settings are dropped;
+    without, they pass through unchanged.
     """
     from isr_cli.supervisor import ProcessSpec  # noqa: PLC0415 - keeps `isr --help` light
 
@@ -92,9 +108,15 @@ def plan_services(
         base["ISR_DATABASE_URL"] = database_url
     if is_terminal:
         base |= child_log_env(environ)
+    if nats_seed_files is not None:
+        for var in NATS_IDENTITY_VARS:
+            base.pop(var, None)
 
     def spec(name: str, *args: str) -> ProcessSpec:
         env = base | {"ISR_HEALTH_PORT": str(next(health_ports))}
+        identity = name.replace(":", "-")  # tailer:alpha runs as tailer-alpha
+        if nats_seed_files is not None and identity in nats_seed_files:
+            env["ISR_NATS_NKEY_SEED_FILE"] = str(nats_seed_files[identity])
         return ProcessSpec(name, (python, "-m", "isr_cli", *args), env)
 
     processes = [spec(f"sim:{s.tag}", "sim", "--server", s.tag) for s in servers if s.is_simulated]
@@ -173,9 +195,17 @@ def main(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # it names every file, line and field at once
         _say(out, f"invalid configuration in {config_dir}: {exc}")
         return 1
+    from common.topology import Topology  # noqa: PLC0415
+
+    prefix = environ.get("ISR_PREFIX") or "isr"
+    try:
+        Topology(prefix)  # the embedded server's permissions are written for this prefix
+    except ValueError as exc:
+        _say(out, f"ISR_PREFIX: {exc}")
+        return 1
     previous_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return _run(environ, config_dir, state_dir, server_specs(config), out)
+        return _run(environ, config_dir, state_dir, server_specs(config), out, prefix=prefix)
     finally:
         signal.signal(signal.SIGTERM, previous_term)
 
@@ -186,6 +216,8 @@ def _run(
     state_dir: Path,
     servers: list[ServerSpec],
     out: TextIO,
+    *,
+    prefix: str,
 ) -> int:
     from isr_cli.infra import InfraError, resolve_database, resolve_nats  # noqa: PLC0415
     from isr_cli.supervisor import Supervisor  # noqa: PLC0415
@@ -197,7 +229,12 @@ def _run(
     with contextlib.ExitStack() as stack:
         stack.callback(_restore_signals, saved)  # registered first, so it runs last
         try:
-            nats = resolve_nats(environ, state_dir)
+            nats = resolve_nats(
+                environ,
+                state_dir,
+                prefix=prefix,
+                servers=[s.tag for s in servers],
+            )
             if nats.server is not None:
                 stack.callback(_stopper(out, "nats-server", nats.server.stop))
             _say(out, f"nats: {nats.reason}")
@@ -213,6 +250,7 @@ def _run(
                 config_dir=config_dir,
                 health_ports=free_ports(),
                 is_terminal=out.isatty(),
+                nats_seed_files=nats.seed_files,
             )
             for notice in plan.notices:
                 _say(out, notice)

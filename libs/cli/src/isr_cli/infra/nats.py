@@ -8,6 +8,7 @@ streams, consumers and KV buckets survive a restart) and dies with the process t
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -63,11 +64,19 @@ class EmbeddedNats(StartStopContext):
     reconnect to the same URL. With ``port=None`` the OS picks a free port on the first start.
 
     Layout under ``state_dir``: ``nats/`` is the JetStream store, ``run/`` holds the ports file
-    and ``nats.log`` the server's output.
+    (and ``nats.conf``, mode 0600, when ``config_text`` is given) and ``nats.log`` the server's
+    output.
+
+    ``config_text`` is a nats-server configuration (for instance the ``authorization`` block of
+    :func:`common.access.render_server_config`) the server is started with (``-c``); the
+    listen address, port, JetStream and store directory flags still apply on top of it.
     """
 
-    def __init__(self, state_dir: Path, *, port: int | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, *, port: int | None = None, config_text: str | None = None
+    ) -> None:
         self.state_dir = Path(state_dir)
+        self.config_text = config_text
         self._requested_port = port
         self._port: int | None = None
         self._process: subprocess.Popen[bytes] | None = None
@@ -82,6 +91,11 @@ class EmbeddedNats(StartStopContext):
     def log_path(self) -> Path:
         """The file that receives the server's stdout and stderr."""
         return self.state_dir / "nats.log"
+
+    @property
+    def config_path(self) -> Path:
+        """Where the configuration file is written when ``config_text`` is given."""
+        return self.state_dir / "run" / "nats.conf"
 
     @property
     def port(self) -> int:
@@ -128,6 +142,9 @@ class EmbeddedNats(StartStopContext):
             "-sd", str(self.store_dir),
             "--ports_file_dir", str(run_dir),
         ]  # fmt: skip
+        if self.config_text is not None:
+            _write_private(self.config_path, self.config_text)
+            argv += ["-c", str(self.config_path)]
         self._log = self.log_path.open("ab")
         # Own session: a Ctrl-C in the terminal reaches `isr up`, which stops NATS last.
         self._process = subprocess.Popen(
@@ -200,6 +217,14 @@ class EmbeddedNats(StartStopContext):
             self._process.kill()
             self._process.wait()
         self.stop()
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600), whatever was there."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 def _port_or_none(path: Path) -> int | None:

@@ -2,13 +2,14 @@
 
 Precedence for the database: ``ISR_DATABASE_URL``, then a local cluster from the installed
 PostgreSQL binaries, then a Docker container, then none (persistence off, with one line saying
-what to install). For NATS: ``ISR_NATS_URL``, else the embedded nats-server. The choice itself
+what to install). For NATS: ``ISR_NATS_URL`` (with the user's own ``ISR_NATS_*`` identity),
+else the embedded nats-server, secured with a generated NKey per identity. The choice itself
 is the pure ``choose_database_source``; ``resolve_*`` apply it and start what they picked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Protocol
 from isr_cli.infra import docker as docker_infra
 from isr_cli.infra import postgres as postgres_infra
 from isr_cli.infra.nats import EmbeddedNats
+from isr_cli.infra.nkeys_store import ensure_seeds
 
 DATABASE_URL_VAR = "ISR_DATABASE_URL"
 """The environment variable naming an external database; it wins over everything."""
@@ -75,11 +77,16 @@ class DatabaseChoice:
 
 @dataclass(frozen=True)
 class NatsChoice:
-    """The NATS server to use, why, and the embedded server to stop later (if one was started)."""
+    """The NATS server to use, why, and the embedded server to stop later (if one was started).
+
+    ``seed_files`` maps each identity to its NKey seed file when the server is the embedded,
+    secured one; None when the user's ``ISR_NATS_*`` settings are passed through.
+    """
 
     url: str
     reason: str
     server: ManagedServer | None = None
+    seed_files: Mapping[str, Path] | None = None
 
 
 def choose_database_source(
@@ -136,8 +143,44 @@ def resolve_database(environ: Mapping[str, str], state_dir: Path) -> DatabaseCho
     return DatabaseChoice(None, no_database_reason(postgres_infra.hint()), source)
 
 
-def resolve_nats(environ: Mapping[str, str], state_dir: Path) -> NatsChoice:
+def nats_auth_dir(state_dir: Path) -> Path:
+    """Where ``isr up`` keeps the identities' NKey seeds (``<identity>.nk``)."""
+    return Path(state_dir) / "nats-auth"
+
+
+def secured_config(
+    prefix: str, servers: Sequence[str], state_dir: Path
+) -> tuple[str, dict[str, Path]]:
+    """The embedded server's authorization config and each identity's seed file.
+
+    Seeds are made on first use and reused (:func:`~isr_cli.infra.nkeys_store.ensure_seeds`);
+    the config lists every identity of ``servers`` by public key, with its permissions.
+    """
+    from common import access  # noqa: PLC0415
+    from common.topology import Topology  # noqa: PLC0415
+
+    model = access.access_model(Topology(prefix), servers)
+    seeds = ensure_seeds(nats_auth_dir(state_dir), [a.identity for a in model])
+    users = {name: access.NkeyUser(seed.public_key) for name, seed in seeds.items()}
+    header = (
+        "Written by `isr up` at every start: only the identities below, by NKey, may connect.\n"
+        f"Their seeds are in {nats_auth_dir(state_dir)} (0600)."
+    )
+    text = access.render_server_config(model, users, header=header)
+    return text, {name: seed.seed_file for name, seed in seeds.items()}
+
+
+def resolve_nats(
+    environ: Mapping[str, str],
+    state_dir: Path,
+    *,
+    prefix: str = "isr",
+    servers: Sequence[str] = (),
+) -> NatsChoice:
     """Use ``ISR_NATS_URL`` when set, else start the embedded nats-server under ``state_dir``.
+
+    The embedded server is secured: it admits only the identities of ``servers`` (a tailer
+    each, then the services), each by its own NKey, with its permissions under ``prefix``.
 
     Raises:
         isr_cli.infra.errors.InfraError: the embedded server could not be found or started.
@@ -145,7 +188,11 @@ def resolve_nats(environ: Mapping[str, str], state_dir: Path) -> NatsChoice:
     url = environ.get(NATS_URL_VAR)
     if url:
         return NatsChoice(url, f"using {NATS_URL_VAR}")
-    server = EmbeddedNats(Path(state_dir))
+    config_text, seed_files = secured_config(prefix, servers, state_dir)
+    server = EmbeddedNats(Path(state_dir), config_text=config_text)
     _start_or_clean_up(server)
-    reason = f"embedded nats-server on {server.url}, JetStream store in {server.store_dir}"
-    return NatsChoice(server.url, reason, server)
+    reason = (
+        f"embedded nats-server on {server.url}, JetStream store in {server.store_dir}, "
+        f"clients by NKey only (seeds in {nats_auth_dir(state_dir)})"
+    )
+    return NatsChoice(server.url, reason, server, seed_files)
