@@ -30,8 +30,8 @@ nsc add user --account "$ACCOUNT" --name 'persistence' \
 
 # rcon-poller: polls servers over RCON; serves the allow-listed RCON operations
 nsc add user --account "$ACCOUNT" --name 'rcon-poller' \
-  --allow-pub 'isr.events.*.>,isr.metrics.*,$JS.API.STREAM.INFO.ISR_EVENTS,$JS.API.STREAM.CREATE.ISR_EVENTS,$JS.API.STREAM.INFO.ISR_METRICS,$JS.API.STREAM.CREATE.ISR_METRICS,$JS.API.STREAM.MSG.GET.ISR_EVENTS,$JS.API.STREAM.NAMES,$JS.API.CONSUMER.CREATE.ISR_EVENTS,$JS.FC.ISR_EVENTS.>,$JS.API.STREAM.INFO.KV_isr_leases,$JS.API.STREAM.CREATE.KV_isr_leases,$JS.API.STREAM.MSG.GET.KV_isr_leases,$JS.API.DIRECT.GET.KV_isr_leases.$KV.isr_leases.*,$KV.isr_leases.*,$JS.API.STREAM.INFO.KV_isr_alert_state,$JS.API.STREAM.CREATE.KV_isr_alert_state,$JS.API.STREAM.MSG.GET.KV_isr_alert_state,$JS.API.DIRECT.GET.KV_isr_alert_state.$KV.isr_alert_state.*,$KV.isr_alert_state.*' \
-  --deny-pub 'isr.raw.>,isr.audit.>,isr.dlq.>,isr.rcon.>,isr.query.>,$JS.API.STREAM.UPDATE.>,$JS.API.STREAM.DELETE.>,$JS.API.STREAM.PURGE.>,$JS.API.CONSUMER.DELETE.>' \
+  --allow-pub 'isr.events.*.>,isr.metrics.*,isr.audit.*,$JS.API.STREAM.INFO.ISR_EVENTS,$JS.API.STREAM.CREATE.ISR_EVENTS,$JS.API.STREAM.INFO.ISR_METRICS,$JS.API.STREAM.CREATE.ISR_METRICS,$JS.API.STREAM.INFO.ISR_AUDIT,$JS.API.STREAM.CREATE.ISR_AUDIT,$JS.API.STREAM.MSG.GET.ISR_EVENTS,$JS.API.STREAM.NAMES,$JS.API.CONSUMER.CREATE.ISR_EVENTS,$JS.FC.ISR_EVENTS.>,$JS.API.STREAM.INFO.KV_isr_leases,$JS.API.STREAM.CREATE.KV_isr_leases,$JS.API.STREAM.MSG.GET.KV_isr_leases,$JS.API.DIRECT.GET.KV_isr_leases.$KV.isr_leases.*,$KV.isr_leases.*,$JS.API.STREAM.INFO.KV_isr_alert_state,$JS.API.STREAM.CREATE.KV_isr_alert_state,$JS.API.STREAM.MSG.GET.KV_isr_alert_state,$JS.API.DIRECT.GET.KV_isr_alert_state.$KV.isr_alert_state.*,$KV.isr_alert_state.*' \
+  --deny-pub 'isr.raw.>,isr.dlq.>,isr.rcon.>,isr.query.>,$JS.API.STREAM.UPDATE.>,$JS.API.STREAM.DELETE.>,$JS.API.STREAM.PURGE.>,$JS.API.CONSUMER.DELETE.>' \
   --allow-sub 'isr.rcon.*.*,_INBOX.rcon-poller.>' \
   --deny-sub 'isr.raw.>,isr.events.>,isr.metrics.>,isr.audit.>,isr.dlq.>,isr.query.>,$KV.>,$JS.>' \
   --allow-pub-response=1

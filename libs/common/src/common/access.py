@@ -236,9 +236,14 @@ def _persistence(topology: Topology) -> Access:
 
 def _poller(topology: Topology) -> Access:
     b = _Builder(topology, "rcon-poller")
-    b.publish(topology.events_filter(), f"{topology.prefix}.metrics.*")
+    # Audit: the poller's own record of each game-changing operation, naming the caller
+    # from the request subject (the one the caller cannot forge).
+    b.publish(
+        topology.events_filter(), f"{topology.prefix}.metrics.*", f"{topology.prefix}.audit.*"
+    )
     b.stream(topology.events_stream)
     b.stream(topology.metrics_stream)
+    b.stream(topology.audit_stream)
     b.last_message(topology.events_stream)  # presence: where the history ends
     b.ordered(topology.events_stream)  # presence: joins, leaves, server restarts
     b.bucket("leases")
