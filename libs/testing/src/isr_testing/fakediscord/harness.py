@@ -41,9 +41,14 @@ async def running_bot(
     nats_url: str,
     prefix: str,
     config_dir: Path,
+    nats_settings: Any = None,
     **overrides: Any,
 ) -> AsyncIterator[asyncio.Task[None]]:
-    """Run ``bot.service.run`` in this loop until the block ends (READY awaited first)."""
+    """Run ``bot.service.run`` in this loop until the block ends (READY awaited first).
+
+    ``nats_settings`` (a ``NatsSettings``) replaces the plain ``nats_url`` connection, e.g.
+    to sign the bot in with its own credentials on a secured server.
+    """
     from bot.service import run  # noqa: PLC0415
     from bot.settings import BotSettings, DiscordSettings  # noqa: PLC0415
     from common.settings import (  # noqa: PLC0415
@@ -56,7 +61,7 @@ async def running_bot(
     settings = BotSettings(
         runtime=RuntimeSettings(
             pipeline=PipelineSettings(prefix=prefix, config_dir=config_dir),
-            nats=NatsSettings(url=nats_url),
+            nats=nats_settings if nats_settings is not None else NatsSettings(url=nats_url),
             health=HealthSettings(enabled=False),
         ),
         discord=DiscordSettings(token=payloads.TOKEN, api_url=fake.rest_url),
