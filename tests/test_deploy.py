@@ -807,7 +807,7 @@ def test_no_secret_content_in_config_maps_or_env_values(
 
 
 def test_secrets_in_nats_values_fail_without_echoing_them(helm: Path) -> None:
-    """A password or seed written into nats.auth stops the render; the message does not repeat it."""
+    """A password or seed written into nats.auth stops the render, and is not echoed."""
     cases = {
         "nats.auth.parser.password=hunter2-canary": "nats.auth.parser.password is not a setting",
         "nats.auth.bot.seed=SUACANARYSEED": "nats.auth.bot.seed is not a setting",
