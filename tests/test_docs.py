@@ -17,6 +17,7 @@ from common.settings import (
     PipelineSettings,
     PostgresSettings,
     RuntimeSettings,
+    StreamSettings,
 )
 from parser.settings import ParserSettings
 from persistence.settings import PersistenceSettings, TableRetentionSettings
@@ -32,6 +33,7 @@ SETTINGS = [
     OtelSettings,
     HealthSettings,
     RuntimeSettings,
+    StreamSettings,
     TailerSettings,
     ParserSettings,
     PersistenceSettings,

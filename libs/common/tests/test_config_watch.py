@@ -323,3 +323,33 @@ def _append_to(received: list[IsrConfig]) -> Callable[[IsrConfig], Any]:
         received.append(config)
 
     return on_change
+
+
+async def test_watcher_without_secrets_reloads_a_config_whose_password_is_unavailable(
+    tmp_path: Path,
+) -> None:
+    """resolve_secrets=False delivers a reload naming a password nobody gave this process."""
+    rcon = "    rcon: {password_file: secrets/alpha}\n"
+    write_atomically(
+        tmp_path / "servers.yml", servers_yml("One").replace("    rcon: {enabled: false}\n", rcon)
+    )
+    received: list[IsrConfig] = []
+
+    async def on_change(config: IsrConfig) -> None:
+        received.append(config)
+
+    shape_only = ConfigWatcher(
+        tmp_path, on_change, environ={}, resolve_secrets=False, interval_s=POLL_S
+    )
+    resolving = ConfigWatcher(tmp_path, on_change, environ={}, interval_s=POLL_S)
+
+    assert await shape_only.poll() is True
+    with capture_logs() as logs:
+        assert await resolving.poll() is False
+    (config,) = received
+    rcon_config = config.servers["alpha"].rcon
+    assert rcon_config is not None
+    assert str(rcon_config.password_ref) == f"file:{tmp_path / 'secrets' / 'alpha'}"
+    with pytest.raises(LookupError, match="only the rcon-poller reads them"):
+        rcon_config.password  # noqa: B018 - the property raises
+    assert any("does not exist" in str(entry.get("problem")) for entry in logs)

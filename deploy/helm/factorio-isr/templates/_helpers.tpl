@@ -83,6 +83,39 @@ message naming the value.
 {{- if and .Values.bot.enabled (not .Values.discord.existingSecret) }}
 {{- fail "bot.enabled needs discord.existingSecret: the name of a Secret holding the Discord bot token" }}
 {{- end }}
+{{- $v := .Values }}
+{{- $auth := $v.nats.auth | default dict }}
+{{- range $key, $service := dict "parser" $v.parser "persistence" $v.persistence "rconPoller" $v.rconPoller "bot" $v.bot }}
+{{- if $service.enabled }}
+{{- include "factorio-isr.validateNatsAuth" (dict "root" $ "auth" (get $auth $key) "where" (printf "nats.auth.%s" $key)) }}
+{{- end }}
+{{- end }}
+{{- range $tag, $entry := ($auth.tailers | default dict) }}
+{{- include "factorio-isr.validateNatsAuth" (dict "root" $ "auth" $entry "where" (printf "nats.auth.tailers.%s" $tag)) }}
+{{- end }}
+{{- if $v.factorioExample.enabled }}
+{{- range $v.factorioExample.servers }}
+{{- include "factorio-isr.validateNatsAuth" (dict "root" $ "auth" (get ($auth.tailers | default dict) .tag) "where" (printf "nats.auth.tailers.%s" .tag)) }}
+{{- end }}
+{{- end }}
+{{- range $field, $_ := ($auth | default dict) }}
+{{- if not (has $field (list "parser" "persistence" "rconPoller" "bot" "tailers")) }}
+{{- fail (printf "nats.auth.%s is not a service (parser, persistence, rconPoller, bot, tailers)" $field) }}
+{{- end }}
+{{- end }}
+{{- $st := $v.streams | default dict }}
+{{- range $field, $value := dict "streams.replicas" ($st.replicas | default 1) "streams.kvReplicas" ($st.kvReplicas | default 1) }}
+{{- if or (lt (int64 $value) 1) (gt (int64 $value) 5) }}
+{{- fail (printf "%s must be 1 to 5 (JetStream's limit), got %v" $field $value) }}
+{{- end }}
+{{- end }}
+{{- range $name := list "raw" "events" "metrics" "dlq" "audit" }}
+{{- range $field, $_ := (get $st $name | default dict) }}
+{{- if not (has $field (list "replicas" "maxAgeSeconds" "maxBytes")) }}
+{{- fail (printf "streams.%s.%s is not a setting (replicas, maxAgeSeconds, maxBytes)" $name $field) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- end }}
 
 {{/* terminationGracePeriodSeconds for a shutdown grace: (dict "root" $ "grace" 10). */}}
@@ -96,7 +129,7 @@ Environment shared by every ISR container: (dict "root" $ "grace" 10 "env" (dict
 {{- define "factorio-isr.env" -}}
 {{- $v := .root.Values -}}
 - name: ISR_NATS_URL
-  value: {{ $v.nats.url | quote }}
+  value: {{ include "factorio-isr.natsUrl" .root | quote }}
 - name: ISR_PREFIX
   value: {{ $v.prefix | quote }}
 - name: ISR_CONFIG_DIR
@@ -111,6 +144,8 @@ Environment shared by every ISR container: (dict "root" $ "grace" 10 "env" (dict
   value: {{ $v.logging.level | quote }}
 - name: ISR_RUNTIME_SHUTDOWN_GRACE_S
   value: {{ .grace | quote }}
+{{- include "factorio-isr.streamEnv" .root }}
+{{- include "factorio-isr.natsEnv" . }}
 {{- if $v.otel.endpoint }}
 - name: ISR_OTLP_ENDPOINT
   value: {{ $v.otel.endpoint | quote }}
@@ -148,7 +183,12 @@ Environment shared by every ISR container: (dict "root" $ "grace" 10 "env" (dict
 {{- end }}
 {{- end }}
 
-{{/* Volume mounts of an ISR container; (dict "root" $ "secrets" true) adds configSecretMounts. */}}
+{{/*
+Volume mounts of an ISR container: (dict "root" $ "secrets" true "auth" $entry). "secrets"
+adds configSecretMounts (the RCON password files: the rcon-poller only); "auth" is the
+container's nats.auth entry (its own NATS credentials); the NATS CA and client certificate
+come from nats.tls.
+*/}}
 {{- define "factorio-isr.volumeMounts" -}}
 - name: isr-config
   mountPath: /etc/isr
@@ -162,9 +202,25 @@ Environment shared by every ISR container: (dict "root" $ "grace" 10 "env" (dict
   readOnly: true
 {{- end }}
 {{- end }}
+{{- $nats := include "factorio-isr.natsFiles" . | fromYaml }}
+{{- if $nats.auth }}
+- name: isr-nats-auth
+  mountPath: {{ include "factorio-isr.natsAuthDir" . }}
+  readOnly: true
+{{- end }}
+{{- if $nats.tls }}
+- name: isr-nats-tls
+  mountPath: {{ include "factorio-isr.natsTlsDir" . }}
+  readOnly: true
+{{- end }}
+{{- if $nats.clientTls }}
+- name: isr-nats-client-tls
+  mountPath: {{ include "factorio-isr.natsClientTlsDir" . }}
+  readOnly: true
+{{- end }}
 {{- end }}
 
-{{/* Volumes an ISR container needs in its pod; (dict "root" $ "secrets" true) as above. */}}
+{{/* Volumes an ISR container needs in its pod; the same dict as factorio-isr.volumeMounts. */}}
 {{- define "factorio-isr.volumes" -}}
 {{- $v := .root.Values -}}
 - name: isr-config
@@ -189,7 +245,177 @@ Environment shared by every ISR container: (dict "root" $ "grace" 10 "env" (dict
 - name: isr-secret-{{ .name }}
   secret:
     secretName: {{ .secretName }}
-    defaultMode: 0440
+    defaultMode: {{ $v.secretDefaultMode }}
+{{- end }}
+{{- end }}
+{{- $nats := include "factorio-isr.natsFiles" . | fromYaml }}
+{{- with $nats.auth }}
+- name: isr-nats-auth
+  secret:
+    secretName: {{ .secret }}
+    defaultMode: {{ $v.secretDefaultMode }}
+    items:
+      - key: {{ .key | quote }}
+        path: {{ .path }}
+{{- end }}
+{{- with $nats.tls }}
+- name: isr-nats-tls
+  secret:
+    secretName: {{ .secret }}
+    defaultMode: {{ $v.secretDefaultMode }}
+    items:
+      {{- range .items }}
+      - key: {{ .key | quote }}
+        path: {{ .path }}
+      {{- end }}
+{{- end }}
+{{- with $nats.clientTls }}
+- name: isr-nats-client-tls
+  secret:
+    secretName: {{ .secret }}
+    defaultMode: {{ $v.secretDefaultMode }}
+    items:
+      {{- range .items }}
+      - key: {{ .key | quote }}
+        path: {{ .path }}
+      {{- end }}
+{{- end }}
+{{- end }}
+
+{{/* ISR_NATS_URL: nats.url as given (one URL or a comma list) or a list joined with commas. */}}
+{{- define "factorio-isr.natsUrl" -}}
+{{- if kindIs "slice" .Values.nats.url }}
+{{- join "," .Values.nats.url }}
+{{- else }}
+{{- .Values.nats.url }}
+{{- end }}
+{{- end }}
+
+{{- define "factorio-isr.natsAuthDir" -}}/run/secrets/isr-nats/auth{{- end }}
+{{- define "factorio-isr.natsTlsDir" -}}/run/secrets/isr-nats/tls{{- end }}
+{{- define "factorio-isr.natsClientTlsDir" -}}/run/secrets/isr-nats/client-tls{{- end }}
+
+{{/*
+What a container mounts for NATS, as YAML: (dict "root" $ "auth" $entry). Keys (each absent
+when not used): auth {secret, key, path, variable}, tls {secret, items}, clientTls {secret,
+items}; the items' paths are the file names under the mount directories above.
+*/}}
+{{- define "factorio-isr.natsFiles" -}}
+{{- $v := .root.Values -}}
+{{- $a := .auth | default dict -}}
+{{- $t := $v.nats.tls | default dict -}}
+{{- $files := dict -}}
+{{- if $a.existingSecret }}
+{{- $kinds := dict
+  "creds" (dict "key" "nats.creds" "path" "nats.creds" "variable" "ISR_NATS_CREDS_FILE")
+  "nkey" (dict "key" "nats.nk" "path" "nats.nk" "variable" "ISR_NATS_NKEY_SEED_FILE")
+  "password" (dict "key" "password" "path" "password" "variable" "ISR_NATS_PASSWORD_FILE")
+}}
+{{- $kind := get $kinds (toString $a.type) }}
+{{- $_ := set $files "auth" (dict "secret" $a.existingSecret "key" ($a.key | default $kind.key) "path" $kind.path "variable" $kind.variable) }}
+{{- end }}
+{{- $tlsItems := list }}
+{{- if and $t.existingSecret $t.ca }}
+{{- $tlsItems = append $tlsItems (dict "key" $t.ca "path" "ca.crt") }}
+{{- end }}
+{{- if $a.tlsSecret }}
+{{- $_ := set $files "clientTls" (dict "secret" $a.tlsSecret "items" (list (dict "key" $t.cert "path" "tls.crt") (dict "key" $t.key "path" "tls.key"))) }}
+{{- else if and $t.existingSecret $t.clientCert }}
+{{- $tlsItems = concat $tlsItems (list (dict "key" $t.cert "path" "tls.crt") (dict "key" $t.key "path" "tls.key")) }}
+{{- end }}
+{{- if $tlsItems }}
+{{- $_ := set $files "tls" (dict "secret" $t.existingSecret "items" $tlsItems) }}
+{{- end }}
+{{- toYaml $files }}
+{{- end }}
+
+{{/* ISR_NATS_* of a container, all pointing at mounted files: (dict "root" $ "auth" $entry). */}}
+{{- define "factorio-isr.natsEnv" -}}
+{{- $nats := include "factorio-isr.natsFiles" . | fromYaml }}
+{{- with $nats.auth }}
+{{- if eq .variable "ISR_NATS_PASSWORD_FILE" }}
+- name: ISR_NATS_USER
+  value: {{ $.auth.user | quote }}
+{{- end }}
+- name: {{ .variable }}
+  value: {{ printf "%s/%s" (include "factorio-isr.natsAuthDir" $) .path | quote }}
+{{- end }}
+{{- with $nats.tls }}
+{{- range .items }}
+{{- $variable := get (dict "ca.crt" "ISR_NATS_TLS_CA_FILE" "tls.crt" "ISR_NATS_TLS_CERT_FILE" "tls.key" "ISR_NATS_TLS_KEY_FILE") .path }}
+- name: {{ $variable }}
+  value: {{ printf "%s/%s" (include "factorio-isr.natsTlsDir" $) .path | quote }}
+{{- end }}
+{{- end }}
+{{- with $nats.clientTls }}
+- name: ISR_NATS_TLS_CERT_FILE
+  value: {{ printf "%s/tls.crt" (include "factorio-isr.natsClientTlsDir" $) | quote }}
+- name: ISR_NATS_TLS_KEY_FILE
+  value: {{ printf "%s/tls.key" (include "factorio-isr.natsClientTlsDir" $) | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks of one nats.auth entry: (dict "root" $ "auth" $entry "where" "nats.auth.parser").
+A password, seed or token written into values fails here (only Secret names are accepted).
+*/}}
+{{- define "factorio-isr.validateNatsAuth" -}}
+{{- $a := .auth | default dict -}}
+{{- range $field, $_ := $a }}
+{{- if not (has $field (list "existingSecret" "type" "key" "user" "tlsSecret")) }}
+{{- fail (printf "%s.%s is not a setting (use existingSecret, type, key, user, tlsSecret): secrets come from an existing Secret, never from values" $.where $field) }}
+{{- end }}
+{{- end }}
+{{- if $a.existingSecret }}
+{{- if not (has (toString $a.type) (list "creds" "nkey" "password")) }}
+{{- fail (printf "%s.type must be creds, nkey or password (got %v)" .where $a.type) }}
+{{- end }}
+{{- if and (eq (toString $a.type) "password") (not $a.user) }}
+{{- fail (printf "%s.type password needs %s.user" .where .where) }}
+{{- end }}
+{{- if and $a.user (ne (toString $a.type) "password") }}
+{{- fail (printf "%s.user goes with type password only" .where) }}
+{{- end }}
+{{- else if or $a.type $a.key $a.user }}
+{{- fail (printf "%s needs existingSecret: the name of the Secret holding the credentials" .where) }}
+{{- else if .root.Values.nats.requireAuth }}
+{{- fail (printf "nats.requireAuth is on but %s has no existingSecret" .where) }}
+{{- end }}
+{{- if and $a.tlsSecret (not .root.Values.nats.tls.existingSecret) }}
+{{- fail (printf "%s.tlsSecret is a client certificate; it needs nats.tls.existingSecret for the CA" .where) }}
+{{- end }}
+{{- end }}
+
+{{/*
+ISR_STREAM_* from streams: replicas always, the rest only when set. Numbers are printed as
+integers (Helm reads YAML numbers as floats: 2592000 would otherwise print as 2.592e+06).
+*/}}
+{{- define "factorio-isr.streamEnv" -}}
+{{- $st := .Values.streams | default dict }}
+- name: ISR_STREAM_REPLICAS
+  value: {{ int64 ($st.replicas | default 1) | quote }}
+{{- if $st.kvReplicas }}
+- name: ISR_STREAM_KV_REPLICAS
+  value: {{ int64 $st.kvReplicas | quote }}
+{{- end }}
+{{- if $st.duplicateWindowSeconds }}
+- name: ISR_STREAM_DUPLICATE_WINDOW_S
+  value: {{ int64 $st.duplicateWindowSeconds | quote }}
+{{- end }}
+{{- range $name := list "raw" "events" "metrics" "dlq" "audit" }}
+{{- $s := get $st $name | default dict }}
+{{- $upper := upper $name }}
+{{- if $s.replicas }}
+- name: ISR_STREAM_{{ $upper }}_REPLICAS
+  value: {{ int64 $s.replicas | quote }}
+{{- end }}
+{{- if $s.maxAgeSeconds }}
+- name: ISR_STREAM_{{ $upper }}_MAX_AGE_S
+  value: {{ int64 $s.maxAgeSeconds | quote }}
+{{- end }}
+{{- if not (kindIs "invalid" $s.maxBytes) }}
+- name: ISR_STREAM_{{ $upper }}_MAX_BYTES
+  value: {{ int64 $s.maxBytes | quote }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -242,11 +468,14 @@ depends on factorio-isr, next to your Factorio container:
   volumes:
     - name: console-log
       emptyDir: {}
-    {{- include "factorio-isr.volumes" (dict "root" $ "secrets" true) | nindent 4 }}
+    {{- $auth := include "factorio-isr.tailerAuth" (dict "root" $ "server" "main") | fromYaml }}
+    {{- include "factorio-isr.volumes" (dict "root" $ "secrets" false "auth" $auth) | nindent 4 }}
 
 `server` is the tag in servers.yml; `logVolume` the volume Factorio writes --console-log into,
 mounted read-only at <tailer.logMountPath>/<server> (each server's log_path must differ, so
-servers.yml says log_path: /var/log/factorio/main/console.log for server main). The pod's
+servers.yml says log_path: /var/log/factorio/main/console.log for server main). The volumes
+carry no RCON secret ("secrets" false) and only this server's NATS credentials
+(nats.auth.tailers.<server>). The pod's
 terminationGracePeriodSeconds must be at least tailer.shutdownGraceSeconds +
 terminationGraceMarginSeconds. docs/deployment.md has the same container as plain YAML for a
 pod you write by hand.
@@ -260,9 +489,10 @@ pod you write by hand.
   {{- with .restartPolicy }}
   restartPolicy: {{ . }}
   {{- end }}
+  {{- $auth := include "factorio-isr.tailerAuth" . | fromYaml }}
   env:
-    {{- include "factorio-isr.env" (dict "root" .root "grace" $v.tailer.shutdownGraceSeconds "env" $v.tailer.env) | nindent 4 }}
-    {{- /* No secrets: the tailer loads servers.yml without resolving them. */}}
+    {{- include "factorio-isr.env" (dict "root" .root "grace" $v.tailer.shutdownGraceSeconds "env" $v.tailer.env "auth" $auth) | nindent 4 }}
+    {{- /* No RCON secret: the tailer loads servers.yml without resolving them. */}}
   {{- include "factorio-isr.probes" (dict "root" .root "readiness" false) | nindent 2 }}
   resources:
     {{- toYaml $v.tailer.resources | nindent 4 }}
@@ -272,5 +502,11 @@ pod you write by hand.
     - name: {{ .logVolume }}
       mountPath: {{ printf "%s/%s" $v.tailer.logMountPath .server }}
       readOnly: true
-    {{- include "factorio-isr.volumeMounts" (dict "root" .root "secrets" false) | nindent 4 }}
+    {{- include "factorio-isr.volumeMounts" (dict "root" .root "secrets" false "auth" $auth) | nindent 4 }}
+{{- end }}
+
+{{/* The nats.auth.tailers entry of one server's tailer, as YAML: (dict "root" $ "server" "main"). */}}
+{{- define "factorio-isr.tailerAuth" -}}
+{{- $tailers := dig "auth" "tailers" (dict) (.root.Values.nats | default dict) }}
+{{- toYaml (get $tailers .server | default dict) }}
 {{- end }}

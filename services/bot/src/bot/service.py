@@ -102,7 +102,9 @@ async def run(settings: BotSettings, *, stop: asyncio.Event | None = None) -> No
     """
     token = settings.discord.resolved_token()
     config_dir = settings.runtime.pipeline.config_dir
-    holder = _Holder(load_config(config_dir), load_mentions(config_dir))
+    # The bot asks the rcon-poller for RCON operations and never sends an RCON password, so it
+    # checks the RCON secret references for shape only: its pod gets no RCON password at all.
+    holder = _Holder(load_config(config_dir, resolve_secrets=False), load_mentions(config_dir))
     runtime = ServiceRuntime(
         "bot", settings.runtime, configure_logging=stop is None, handle_signals=stop is None
     )
@@ -181,7 +183,9 @@ async def run(settings: BotSettings, *, stop: asyncio.Event | None = None) -> No
 
             async with asyncio.TaskGroup() as tasks:
                 watchers: list[ConfigWatcher[Any]] = [
-                    ConfigWatcher(config_dir, on_config, current=holder.config),
+                    ConfigWatcher(
+                        config_dir, on_config, resolve_secrets=False, current=holder.config
+                    ),
                     ConfigWatcher(
                         config_dir,
                         on_mentions,

@@ -63,8 +63,11 @@ def load_config(
     Args:
         config_dir: the configuration directory; relative paths in the file start here.
         environ: where ``*_env`` references are looked up (default: the process environment).
-        resolve_secrets: False checks secret references only for shape, so a service that
-            needs no secret (the tailer, a sidecar) is never given the RCON passwords.
+        resolve_secrets: False checks secret references only for shape (a ``*_env`` must
+            name a variable, a ``*_file`` must be a path) without reading them, so a service
+            that never sends a secret (tailer, parser, bot: only the rcon-poller speaks RCON)
+            starts without the RCON passwords in its environment or file system.
+            ``isr check-config`` and ``isr up`` keep the default and resolve everything.
 
     Raises:
         ConfigError: listing every problem found, each with file, line and field.

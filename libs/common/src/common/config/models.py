@@ -156,10 +156,21 @@ class RconConfig(ConfigModel):
 
     @property
     def password(self) -> SecretStr:
-        """The resolved RCON password."""
+        """The resolved RCON password.
+
+        Raises:
+            LookupError: RCON is disabled, or servers.yml was loaded with
+                ``resolve_secrets=False`` (every service but the rcon-poller loads it so).
+        """
         value = self.password_ref.value
         if value is None:
-            raise LookupError("RCON is disabled; its password was not resolved")
+            if not self.enabled:
+                raise LookupError("RCON is disabled; its password was not resolved")
+            msg = (
+                f"the RCON password ({self.password_ref}) was not resolved: this process "
+                "loaded servers.yml without secrets; only the rcon-poller reads them"
+            )
+            raise LookupError(msg)
         return value
 
 

@@ -58,6 +58,9 @@ class ConfigWatcher(Generic[ConfigT]):
         load: builds the config from the directory; raises ConfigError when it is invalid
             (default: :func:`load_config` with ``environ``).
         environ: environment for the default loader's ``*_env`` references.
+        resolve_secrets: for the default loader: False checks secret references for shape
+            only (:func:`load_config`), for a service that never sends the secret (the bot
+            and parser do not speak RCON, so they are not given the RCON passwords).
         patterns: globs, relative to ``config_dir``, of the files whose changes matter.
         interval_s: seconds between two polls.
         current: the config the caller already runs with; without one, the first valid
@@ -71,6 +74,7 @@ class ConfigWatcher(Generic[ConfigT]):
         on_change: Callable[[IsrConfig], Awaitable[None]],
         *,
         environ: Mapping[str, str] | None = None,
+        resolve_secrets: bool = True,
         interval_s: float = 1.0,
         current: IsrConfig | None = None,
     ) -> None: ...
@@ -94,6 +98,7 @@ class ConfigWatcher(Generic[ConfigT]):
         *,
         load: Callable[[Path], Any] | None = None,
         environ: Mapping[str, str] | None = None,
+        resolve_secrets: bool = True,
         patterns: Sequence[str] = (SERVERS_FILE,),
         interval_s: float = 1.0,
         current: Any = None,
@@ -101,7 +106,9 @@ class ConfigWatcher(Generic[ConfigT]):
         if interval_s <= 0:
             raise ValueError(f"interval_s must be > 0, got {interval_s}")
         self._config_dir = config_dir
-        self._load = load or functools.partial(load_config, environ=environ)
+        self._load = load or functools.partial(
+            load_config, environ=environ, resolve_secrets=resolve_secrets
+        )
         self._on_change = on_change
         self._patterns = tuple(patterns)
         self._interval_s = interval_s
