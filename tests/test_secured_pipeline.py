@@ -159,7 +159,7 @@ async def _poller_ready(bus: SecuredBus) -> None:
             reply = await nc.request(subject, b'{"op":"health"}', timeout=1)
         except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
             return False
-        return bool(json.loads(reply.data).get("is_connected"))
+        return b'"is_connected":true' in reply.data
 
     try:
         await wait_for(connected, timeout_s=30, what="the rcon-poller connected to the simulator")
