@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import nats
+import nats.errors
 import pytest
 
 from isr_cli.infra._process import is_accepting
@@ -142,6 +143,28 @@ class TestEmbeddedNats:
 
         with EmbeddedNats(tmp_path, port=port) as server:
             assert server.url == f"nats://127.0.0.1:{port}"
+
+    async def test_config_text_secures_the_server_across_restarts(self, tmp_path: Path):
+        """config_text is written 0600 and applied (-c): users only, also after a restart.
+
+        The flags still apply on top: loopback only, JetStream, the store directory.
+        """
+        config = 'authorization { users: [ { user: "me", password: "s3cret" } ] }\n'
+        with EmbeddedNats(tmp_path / "state", config_text=config) as server:
+            assert server.config_path.read_text() == config
+            assert server.config_path.stat().st_mode & 0o777 == 0o600
+            for attempt in range(2):
+                with pytest.raises(nats.errors.Error, match=r"(?i)authorization violation"):
+                    await nats.connect(server.url, allow_reconnect=False, connect_timeout=3)
+                client = await nats.connect(server.url, user="me", password="s3cret")
+                try:
+                    await client.jetstream().add_stream(
+                        name=f"S{attempt}", subjects=[f"s{attempt}"]
+                    )
+                finally:
+                    await client.close()
+                server.restart()
+        assert (tmp_path / "state" / "nats" / "jetstream").is_dir()
 
     def test_start_failure_reports_the_log(self, tmp_path: Path):
         """When the port is taken, start() raises StartupError carrying the server's log."""
