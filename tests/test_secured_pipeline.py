@@ -34,6 +34,7 @@ from isr_testing.nats import new_prefix
 from isr_testing.pipeline import service_env
 from isr_testing.processes import ServiceProcess
 from isr_testing.waiting import wait_for
+from simulator.scenario import Chat
 from simulator.server import ServerSettings, SimulatedServer
 
 from .test_persistence_helpers import count
@@ -176,7 +177,7 @@ async def test_every_service_on_its_own_credentials(pipeline: Pipeline) -> None:
     """
     await _poller_ready(pipeline.bus)
     pipeline.sim.add_player("Bob")
-    pipeline.sim.log.write("[CHAT] Bob: hello from a secured bus")
+    pipeline.sim.apply(Chat("Bob", "hello from a secured bus"))
 
     async def stored() -> bool:
         chats = await count(pipeline.database_url, "SELECT count(*) FROM events WHERE type='chat'")
@@ -228,7 +229,7 @@ async def test_every_service_on_its_own_credentials(pipeline: Pipeline) -> None:
 
     conn = await asyncpg.connect(pipeline.database_url)
     try:
-        players = await conn.fetchval("SELECT count(DISTINCT player) FROM sessions")
+        players = await conn.fetchval("SELECT count(DISTINCT player) FROM player_sessions")
     finally:
         await conn.close()
     assert players == 1

@@ -141,8 +141,8 @@ class _Builder:
         bucket = self.topology.bucket(name)
         self.stream(f"KV_{bucket}", create=False)
         self.api(f"STREAM.CREATE.KV_{bucket}", f"STREAM.MSG.GET.KV_{bucket}")
-        wanted = ["*"] if keys is None else list(keys)
-        # `*` (not `>`): every key this pipeline writes is a single token.
+        # `>`: keys may have several tokens (the relay's are `<server>.<channel>`).
+        wanted = [">"] if keys is None else list(keys)
         self.api(*(f"DIRECT.GET.KV_{bucket}.$KV.{bucket}.{key}" for key in wanted))
         self.publish(*(f"$KV.{bucket}.{key}" for key in wanted))
         if name not in self.buckets:
