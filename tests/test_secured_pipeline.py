@@ -44,7 +44,7 @@ pytestmark = [pytest.mark.nats, pytest.mark.discord, pytest.mark.slow]
 SERVER = "alpha"
 CHANNEL = 1001
 ADMIN_ROLE = 501
-PASSWORD = "sim-password-secured"  # noqa: S105 - the simulator's test password
+PASSWORD = "sim-password-secured"
 
 
 @dataclass
@@ -237,4 +237,4 @@ async def test_every_service_on_its_own_credentials(pipeline: Pipeline) -> None:
         proc.name: [line for line in proc.output().splitlines() if "ermissions violation" in line]
         for proc in pipeline.processes
     }
-    assert violations == dict.fromkeys(violations, []), violations
+    assert not any(violations.values()), violations
