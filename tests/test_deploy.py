@@ -31,8 +31,10 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from common import access
 from common.health import HealthServer
 from common.metric_names import Metric
+from isr_cli.infra.nkeys_store import ensure_seeds
 
 pytestmark = pytest.mark.slow
 
@@ -911,20 +913,9 @@ def test_every_stream_setting_renders_to_a_variable_the_services_read(helm: Path
 # the official NATS chart example
 
 NATS_VALUES = DEPLOY / "helm" / "examples" / "nats-values.yaml"
-AUTHORIZATION = DEPLOY / "nats" / "authorization.conf"
+AUTHORIZATION = DEPLOY / "nats" / "accounts.conf"
 NATS_CHART_ENV = "ISR_TEST_NATS_CHART"
 NATS_MIRROR = Path("/work/.mirror/nats-io+k8s/repo")
-# Stands in for deploy/nats/authorization.conf until that file exists in the tree.
-STAND_IN_AUTHORIZATION = """\
-accounts {
-  ISR: {
-    jetstream: enabled
-    users: [
-      {user: parser, password: "stand-in", permissions: {publish: {allow: ["isr.events.>"]}}}
-    ]
-  }
-}
-"""
 
 
 @pytest.fixture(scope="session")
@@ -1016,12 +1007,24 @@ def test_nats_example_configuration_is_accepted_by_nats_server(
     config = tmp_path / "etc" / "nats-config" / "nats.conf"
     config.write_text(conf, encoding="utf-8")
     authorization = tmp_path / "etc" / "nats-auth" / "authorization.conf"
-    authorization.write_text(
-        AUTHORIZATION.read_text(encoding="utf-8")
-        if AUTHORIZATION.exists()
-        else STAND_IN_AUTHORIZATION,
-        encoding="utf-8",
+    authorization.write_text(AUTHORIZATION.read_text(encoding="utf-8"), encoding="utf-8")
+    # The public keys come from the container's environment, as the StatefulSet sets them.
+    statefulset = _doc(nats_render, "StatefulSet", "nats")
+    (nats,) = (
+        c for c in statefulset["spec"]["template"]["spec"]["containers"] if c["name"] == "nats"
     )
+    key_env = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in nats.get("env", [])
+        if e["name"].startswith("ISR_NKEY_")
+    }
+    identities = access.identities(["alpha"])
+    assert key_env == {
+        access.env_variable(i, "NKEY"): {"name": "isr-nats-public-keys", "key": i}
+        for i in identities
+    }
+    seeds = ensure_seeds(tmp_path / "keys", identities)
+    public_keys = {access.env_variable(i, "NKEY"): seeds[i].public_key for i in identities}
 
     def check() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -1029,7 +1032,7 @@ def test_nats_example_configuration_is_accepted_by_nats_server(
             capture_output=True,
             text=True,
             timeout=60,
-            env={**os.environ, "SERVER_NAME": "nats-0"},
+            env={**os.environ, "SERVER_NAME": "nats-0", **public_keys},
             check=False,
         )
 

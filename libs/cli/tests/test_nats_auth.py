@@ -41,18 +41,27 @@ class TestShippedExamples:
         shipped = (DEPLOY / "authorization.conf").read_text()
         assert shipped == render("conf", "isr", ["alpha"])
 
+    def test_accounts_conf_is_the_renderers_output(self):
+        """Regenerate: `isr nats-auth --servers alpha --account ISR > deploy/nats/accounts.conf`."""
+        shipped = (DEPLOY / "accounts.conf").read_text()
+        assert shipped == render("conf", "isr", ["alpha"], account="ISR")
+        assert "accounts {\n  ISR: {\n    jetstream: enabled\n" in shipped
+
     def test_nsc_script_is_the_renderers_output(self):
         """Regenerate: `isr nats-auth --servers alpha --format nsc > deploy/nats/nsc-users.sh`."""
         shipped = (DEPLOY / "nsc-users.sh").read_text()
         assert shipped == render("nsc", "isr", ["alpha"])
         assert os.access(DEPLOY / "nsc-users.sh", os.X_OK)
 
-    def test_nats_server_accepts_the_shipped_config_with_its_keys(self, tmp_path: Path):
+    @pytest.mark.parametrize("shipped", ["authorization.conf", "accounts.conf"])
+    def test_nats_server_accepts_the_shipped_config_with_its_keys(
+        self, tmp_path: Path, shipped: str
+    ):
         """`nats-server -t` loads it once each ISR_NKEY_* holds a public key, and not before."""
         seeds = ensure_seeds(tmp_path, access.identities(["alpha"]))
         env = {access.env_variable(name, "NKEY"): seed.public_key for name, seed in seeds.items()}
         binary = str(find_nats_server())
-        conf = str(DEPLOY / "authorization.conf")
+        conf = str(DEPLOY / shipped)
         ok = subprocess.run([binary, "-t", "-c", conf], env=env, capture_output=True, check=False)
         assert ok.returncode == 0, ok.stderr
         missing = subprocess.run([binary, "-t", "-c", conf], capture_output=True, check=False)

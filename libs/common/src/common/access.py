@@ -36,6 +36,7 @@ connection, so an identity can read its own replies only.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -361,20 +362,29 @@ def _subjects(subjects: Sequence[str], indent: str) -> list[str]:
 
 
 def render_server_config(
-    model: Sequence[Access], users: Mapping[str, UserAuth], *, header: str = ""
+    model: Sequence[Access],
+    users: Mapping[str, UserAuth],
+    *,
+    header: str = "",
+    account: str | None = None,
 ) -> str:
     """The ``authorization { users: [...] }`` block of a nats-server config (text).
 
     ``users`` maps each identity to how it authenticates; every identity of ``model`` needs
     one. No ``default_permissions`` and no ``no_auth_user``: a client without credentials is
-    refused at connect.
+    refused at connect. With ``account``, the users live in that account of an
+    ``accounts { <account>: { jetstream: enabled, users: [...] } }`` block instead (a cluster
+    shared with other applications, or one with a system account for operators).
     """
     missing = [a.identity for a in model if a.identity not in users]
     if missing:
         msg = f"no user for {', '.join(missing)}"
         raise ValueError(msg)
-    lines = [f"# {line}".rstrip() for line in header.splitlines()]
-    lines += ["authorization {", "  users: ["]
+    if account is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", account):
+        msg = f"account {account!r} must be letters, digits, _ and -"
+        raise ValueError(msg)
+    header_lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    lines = ["  users: ["]
     for access in model:
         auth = users[access.identity]
         lines.append(f"    # {access.identity}: {access.purpose}")
@@ -397,8 +407,13 @@ def render_server_config(
             lines.append("        allow_responses: true")
         lines.append("      }")
         lines.append("    }")
-    lines += ["  ]", "}"]
-    return "\n".join(lines) + "\n"
+    lines.append("  ]")
+    if account is None:
+        lines = ["authorization {", *lines, "}"]
+    else:
+        inner = [f"  {line}" for line in ["  jetstream: enabled", *lines]]
+        lines = ["accounts {", f"  {account}: {{", *inner, "  }", "}"]
+    return "\n".join([*header_lines, *lines]) + "\n"
 
 
 def env_nkey_users(model: Sequence[Access]) -> dict[str, UserAuth]:

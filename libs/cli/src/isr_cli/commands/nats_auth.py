@@ -46,11 +46,22 @@ def add_arguments(parser: argparse.ArgumentParser, _name: str) -> None:
         default="nkey",
         help="how users sign in, for --format conf (default: nkey)",
     )
-    parser.add_argument("--account", default="ISR", help="nsc account, for --format nsc")
+    parser.add_argument(
+        "--account",
+        default=None,
+        help="the account the users belong to: for --format conf an accounts { } block with "
+        "JetStream enabled (default: no account block); for --format nsc the nsc account "
+        "(default: ISR)",
+    )
 
 
 def render(
-    fmt: str, prefix: str, servers: list[str], *, users: str = "nkey", account: str = "ISR"
+    fmt: str,
+    prefix: str,
+    servers: list[str],
+    *,
+    users: str = "nkey",
+    account: str | None = None,
 ) -> str:
     """The text ``isr nats-auth`` prints (also what deploy/nats/ ships, for prefix ``isr``)."""
     from common import access  # noqa: PLC0415
@@ -58,10 +69,10 @@ def render(
 
     model = access.access_model(Topology(prefix), servers)
     if fmt == "nsc":
-        return access.render_nsc_script(model, account=account)
+        return access.render_nsc_script(model, account=account or "ISR")
     auth = access.env_nkey_users(model) if users == "nkey" else access.env_password_users(model)
     header = HEADER.format(prefix=prefix, servers=", ".join(sorted(set(servers))))
-    return access.render_server_config(model, auth, header=header)
+    return access.render_server_config(model, auth, header=header, account=account)
 
 
 def main(args: argparse.Namespace) -> int:
