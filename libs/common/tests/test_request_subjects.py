@@ -53,3 +53,10 @@ class TestRequestSubjects:
         assert [topo.rcon_subject("a", c).rsplit(".", 1)[-1] for c in Caller] == [
             c.value for c in Caller
         ]
+
+
+def test_a_jetstream_delivery_is_told_from_a_request():
+    """Replies to JetStream (``$JS.ACK...``) mark a push delivery; inboxes mark a request."""
+    assert Topology.is_jetstream_delivery("$JS.ACK.ISR_EVENTS.watch.1.2.3.4.0")
+    assert not Topology.is_jetstream_delivery("_INBOX.bot.abc")
+    assert not Topology.is_jetstream_delivery(None)

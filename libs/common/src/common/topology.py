@@ -167,6 +167,18 @@ class Topology:
             return None
         return parts[2], parts[3]
 
+    @staticmethod
+    def is_jetstream_delivery(reply: str | None) -> bool:
+        """Tell whether a "request" was really a JetStream delivery (reply ``$JS.ACK...``).
+
+        A push consumer's deliver subject is not checked against its creator's publish
+        permissions (nats-io/nats-server#8274), so an identity allowed to create a consumer
+        could have a stored message delivered onto ``<p>.rcon.<server>.bot``. Clients'
+        requests always reply to an inbox; the responders refuse anything that would be
+        acknowledged to JetStream instead.
+        """
+        return reply is not None and reply.startswith("$JS.")
+
     def audit_subject(self, server: str) -> str:
         """Subject of the audit records of privileged actions on one server."""
         return f"{self.prefix}.audit.{_check_token(server, 'server')}"

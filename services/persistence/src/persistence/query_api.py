@@ -124,6 +124,9 @@ class QueryServer:
 
     async def _respond(self, msg: Msg) -> None:
         started = time.perf_counter()
+        if self._topology.is_jetstream_delivery(msg.reply):
+            log.warning("query_refused", subject=msg.subject, reason="jetstream_delivery")
+            return
         parts = self._topology.request_parts(msg.subject, "query")
         name, caller = parts if parts is not None else ("?", "")
         if caller not in _CALLERS:

@@ -109,6 +109,9 @@ class CommandHandler:
 
     async def _answer(self, msg: Msg) -> None:
         at = datetime.now(UTC)
+        if self._topology.is_jetstream_delivery(msg.reply):
+            log.warning("rcon_request_refused", subject=msg.subject, reason="jetstream_delivery")
+            return
         parts = self._topology.request_parts(msg.subject, "rcon")
         caller = "" if parts is None else parts[1]
         handled = await self.handle(msg.data, caller=caller, subject=msg.subject)
