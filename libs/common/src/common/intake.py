@@ -86,6 +86,7 @@ _terminated = _meter.create_counter(
 
 _STATUS = "Status"
 _HEARTBEAT = "100"
+_NO_RESPONDERS = "503"
 _API_PREFIX = "$JS.API"
 _LOST_REQUEST_MARGIN_S = 2.0
 
@@ -267,17 +268,25 @@ class _Puller:
         self._sub: object = None
         self._inbox = ""
         self._backoff = Backoff(initial_s=0.1, max_s=5.0)
+        # Short cap: the consumer usually has a leader again within seconds (an election).
+        self._leaderless = Backoff(initial_s=0.05, max_s=1.0)
+        self._ended_with: str | None = None
 
     async def _collect(self, msg: Msg) -> None:
         status = msg.headers.get(_STATUS) if msg.headers else None
         if status is not None:
             if status != _HEARTBEAT:  # 404 no messages, 408 expired, 409: this request is over
+                self._ended_with = status
                 self._wake.set()
             return
         self.box.append(msg)
         self._arrived.set()
         if len(self.box) >= self._wanted:
             self._wake.set()
+
+    def _unserved(self) -> bool:
+        """The last request ended with no responders (503): nobody serves the consumer."""
+        return self._ended_with == _NO_RESPONDERS
 
     async def open(self) -> None:
         self._inbox = self._nc.new_inbox()
@@ -306,6 +315,7 @@ class _Puller:
             self._wake.clear()
             self._arrived.clear()
             self._wanted = wanted
+            self._ended_with = None
             try:
                 await self._nc.publish(self._next_subject, self._request(wanted), reply=self._inbox)
             except (
@@ -318,6 +328,14 @@ class _Puller:
                 return []
             self._backoff.reset()
             await self._wait_for_batch(stop)
+            if not self.box and self._unserved():
+                # Nobody serves the consumer right now: on a JetStream cluster its leader died
+                # and a new one is being elected (seconds), or JetStream is restarting. The
+                # 503 comes back at once, so asking again at once would spin at thousands of
+                # requests a second per loop, taking CPU from the election and the services.
+                await sleep_until_stop(stop, self._leaderless.next_delay_s())
+                return []
+            self._leaderless.reset()
         # The list object stays the same (the keep-alive tracks it); its contents move out.
         batch = self.box[:]
         self.box.clear()

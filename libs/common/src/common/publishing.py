@@ -34,6 +34,8 @@ from common.errors import PipelineError
 log = structlog.get_logger()
 
 _MAX_BACKOFF_S = 5.0
+_REFUSED_MAX_BACKOFF_S = 1.0
+"""Longest pause before re-sending messages that were all refused at once (no timeout)."""
 WINDOW = 4096
 """Messages sent before waiting for their acknowledgements (bounds memory and buffers)."""
 
@@ -160,6 +162,11 @@ class ConfirmedPublisher:
             pending = [tokens[t] for t in sorted(unconfirmed)]
             if pending:
                 delay_s = backoff.next_delay_s()
+                if not group.waiting:
+                    # All refused at once, none timed out: typically a 503 while a JetStream
+                    # cluster elects the stream's new leader (seconds). Asking again within a
+                    # second costs nothing and ends the pause soon after the election.
+                    delay_s = min(delay_s, _REFUSED_MAX_BACKOFF_S)
                 log.warning("publish_retry", count=len(pending), backoff_s=round(delay_s, 3))
                 await asyncio.sleep(delay_s)  # backoff between retries, not synchronisation
 

@@ -8,6 +8,7 @@ there is one, has had its chance to be stored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import nats
@@ -26,7 +27,15 @@ PARSER_WORKERS = 2
 class FaultPipeline:
     """Tailer, parsers and persistence of one server, isolated by ``prefix`` and database."""
 
-    def __init__(self, workdir: Path, nats_url: str, prefix: str, database_url: str) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        nats_url: str,
+        prefix: str,
+        database_url: str,
+        *,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
         self.log = workdir / "logs" / "console.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         self.nats_url = nats_url
@@ -43,6 +52,7 @@ class FaultPipeline:
             # An outage of seconds is retried within about a second of its end.
             ISR_PERSISTENCE_RETRY_MAX_S="1",
         )
+        env.update(extra_env or {})  # e.g. ISR_STREAM_REPLICAS for a cluster
         self.tailer = ServiceProcess("tailer", ["tailer", "--server", SERVER], env, workdir)
         self.parsers = [
             ServiceProcess(f"parser{i}", ["parser"], env, workdir) for i in range(PARSER_WORKERS)
@@ -74,7 +84,8 @@ class FaultPipeline:
     async def idle(self) -> bool:
         """True when every durable consumer of the raw and events streams has nothing in flight."""
         topology = Topology(self.prefix)
-        nc = await nats.connect(self.nats_url)
+        # ISR_NATS_URL may list several servers (a cluster): connect to any of them.
+        nc = await nats.connect(servers=self.nats_url.split(","))
         try:
             js = nc.jetstream()
             for stream in (topology.raw_stream, topology.events_stream):

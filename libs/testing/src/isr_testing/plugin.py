@@ -5,6 +5,9 @@ ask for these fixtures without a conftest import:
 
 - ``nats_server`` (session): one embedded nats-server with JetStream for the whole run;
 - ``private_nats_server`` (function): a server of the test's own, to stop and restart freely;
+- ``nats_cluster`` (session): a three-node JetStream cluster on loopback
+  (:class:`isr_testing.nats_cluster.NatsCluster`, ``url`` lists all three); a test that kills
+  a node starts it again;
 - ``nats_prefix`` (function): a unique name prefix; derive every subject, stream, consumer and
   KV bucket name from it so tests sharing ``nats_server`` stay isolated;
 - ``postgres_server`` (session): ISR_TEST_DATABASE_URL, else a throwaway local cluster, else
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from isr_testing import nats as nats_helpers
+from isr_testing import nats_cluster as cluster_helpers
 from isr_testing import postgres as postgres_helpers
 
 pytest_plugins = ["isr_testing.fakediscord.fixtures"]  # the fake_discord fixture
@@ -46,6 +50,15 @@ def _private_nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
     """A nats-server for one test alone, for fault tests that stop, start or restart it."""
     with nats_helpers.running_nats(tmp_path_factory.mktemp("private-nats")) as server:
         yield server
+
+
+@pytest.fixture(scope="session", name="nats_cluster")
+def _nats_cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[cluster_helpers.NatsCluster]:
+    """Three JetStream nodes routed together, started once; a test that kills one restarts it."""
+    with cluster_helpers.running_cluster(tmp_path_factory.mktemp("nats-cluster")) as cluster:
+        yield cluster
 
 
 @pytest.fixture(name="nats_prefix")

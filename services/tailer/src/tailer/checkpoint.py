@@ -94,7 +94,9 @@ class KvCheckpointStore:
 
     async def save(self, server: str, checkpoint: Checkpoint) -> None:
         value = checkpoint.model_dump_json().encode()
-        backoff = Backoff(initial_s=0.1, max_s=5.0)
+        # At most a second apart: the bucket's leader on a JetStream cluster is re-elected in
+        # seconds, and the tailer publishes nothing new until this write is stored.
+        backoff = Backoff(initial_s=0.1, max_s=1.0)
         while True:
             try:
                 await self._kv.put(server, value)  # type: ignore[attr-defined]
