@@ -24,6 +24,7 @@ import pytest
 
 from common.contracts import GameEvent
 from common.topology import Topology
+from common.vocabulary import Caller
 from isr_testing.fakediscord import FakeDiscord, payloads
 from isr_testing.fakediscord.harness import running_bot, write_config
 from isr_testing.pipeline import service_env
@@ -66,7 +67,7 @@ def _config_dirs(tmp_path: Path, log: Path, rcon_port: int) -> tuple[Path, Path]
 async def _poller_serves(nats_url: str, prefix: str, log: Path) -> None:
     """Wait until the poller answers a health request connected to the simulator."""
     nc = await nats.connect(nats_url)
-    subject = Topology(prefix).rcon_subject("alpha")
+    subject = Topology(prefix).rcon_subject("alpha", Caller.BOT)
     try:
 
         async def connected() -> bool:
