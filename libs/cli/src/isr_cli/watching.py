@@ -10,6 +10,7 @@ from typing import TextIO
 
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from common import access
 from common.backoff import sleep_until_stop
 from common.contracts import Alert, GameEvent, decode_events
 from common.errors import InvalidMessage
@@ -42,7 +43,7 @@ def format_event(item: GameEvent | Alert, *, colour: bool) -> str:
     return f"\033[{code}m{text}\033[0m" if colour and code else text
 
 
-WATCH_IDENTITY = "watch"
+WATCH_IDENTITY = access.WATCH
 
 
 def watch_nats_settings(settings: NatsSettings, environ: Mapping[str, str]) -> NatsSettings:

@@ -41,16 +41,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from common.topology import Topology
+from common.vocabulary import Caller
 
 TAILER_PREFIX = "tailer-"
 """A tailer's identity is ``tailer-<server>``."""
-BOT = "bot"
-WEB = "web"
+BOT = Caller.BOT.value
+WEB = Caller.WEB.value
+WATCH = "watch"
 CALLERS = (BOT, WEB)
 """The identities that may request RCON operations and history queries (the caller token
 that ends an RCON or query subject)."""
 
-SERVICE_IDENTITIES = ("parser", "persistence", "rcon-poller", BOT, WEB, "watch")
+SERVICE_IDENTITIES = ("parser", "persistence", "rcon-poller", BOT, WEB, WATCH)
 """Every identity besides the tailers, in the order they are rendered."""
 
 DEFAULT_DURABLES: Mapping[str, Mapping[str, str]] = {
@@ -287,7 +289,7 @@ def _web(topology: Topology) -> Access:
 
 
 def _watch(topology: Topology) -> Access:
-    b = _Builder(topology, "watch")
+    b = _Builder(topology, WATCH)
     b.stream(topology.events_stream, create=False)
     b.ordered(topology.events_stream)
     return b.build("`isr watch`: reads events, nothing else")
@@ -306,7 +308,7 @@ _SERVICES = {
     "rcon-poller": _poller,
     BOT: _bot,
     WEB: _web,
-    "watch": _watch,
+    WATCH: _watch,
 }
 
 

@@ -98,7 +98,8 @@ async def connect_nats(
     ``identity`` (the service's name in the authorisation model) sets the inbox prefix.
     The credentials and TLS come from ``settings`` (:mod:`common.nats_auth`); an unusable file
     raises :class:`NatsAuthExit`, and an authorisation failure is retried like an outage (the
-    operator may be fixing the server's config), logged as ``nats_auth_failed``.
+    operator may be fixing the server's config), logged as ``nats_unreachable`` with
+    ``error=AuthorizationError``.
     """
     try:
         auth = connect_options(settings)

@@ -43,3 +43,9 @@ class Caller(enum.StrEnum):
     """The Discord bot (``isr bot``): slash commands and the chat bridge."""
     WEB = "web"
     """The web service (``services/web``)."""
+
+
+KNOWN_CALLERS = frozenset(Caller)
+"""Every caller the rcon-poller and persistence answer."""
+CALLER_NAMES = ", ".join(caller.value for caller in Caller)
+"""The known callers, for error messages."""

@@ -33,15 +33,12 @@ from common.contracts import (
 from common.contracts._base import _summarise
 from common.internal_errors import report_internal_error
 from common.topology import Topology
-from common.vocabulary import Caller
+from common.vocabulary import CALLER_NAMES, KNOWN_CALLERS
 from persistence import failures
 from persistence.history import QueryFunction
 from persistence.resolution import ResolutionError
 
 log = structlog.get_logger()
-
-_CALLERS = frozenset(Caller)
-_KNOWN_CALLERS = ", ".join(caller.value for caller in Caller)
 
 
 class QueryHandler:
@@ -129,13 +126,13 @@ class QueryServer:
             return
         parts = self._topology.request_parts(msg.subject, "query")
         name, caller = parts if parts is not None else ("?", "")
-        if caller not in _CALLERS:
+        if caller not in KNOWN_CALLERS:
             answer: QueryReply | QueryError = QueryError(
                 code=QueryErrorCode.UNKNOWN_CALLER,
                 message=(
                     f"unknown caller {caller!r} in {msg.subject!r}: queries go to "
                     f"{self._topology.prefix}.query.<name>.<caller>, caller one of "
-                    f"{_KNOWN_CALLERS}"
+                    f"{CALLER_NAMES}"
                 ),
             )
         else:

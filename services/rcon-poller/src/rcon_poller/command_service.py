@@ -36,7 +36,7 @@ from common.errors import InvalidMessage
 from common.internal_errors import report_internal_error
 from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
-from common.vocabulary import Caller
+from common.vocabulary import CALLER_NAMES, KNOWN_CALLERS
 from rcon_poller.operations import error_for, perform
 from rcon_poller.worker import ServerWorker
 
@@ -44,8 +44,6 @@ log = structlog.get_logger()
 
 AUDIT_PUBLISH_TIMEOUT_S = 10.0
 """How long an audit record may wait for JetStream (an outage) before it is logged as lost."""
-_CALLERS = frozenset(Caller)
-_KNOWN_CALLERS = ", ".join(caller.value for caller in Caller)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,11 +151,11 @@ class CommandHandler:
         """Decode and perform one request from ``caller`` (the subject's token); never raises."""
         tag = self._worker.tag
         started = time.perf_counter()
-        if caller not in _CALLERS:
+        if caller not in KNOWN_CALLERS:
             log.warning("rcon_request_unknown_caller", server=tag, caller=caller, subject=subject)
             message = (
                 f"unknown caller {caller!r}: RCON requests go to "
-                f"{self._topology.prefix}.rcon.<server>.<caller>, caller one of {_KNOWN_CALLERS}"
+                f"{self._topology.prefix}.rcon.<server>.<caller>, caller one of {CALLER_NAMES}"
             )
             return Handled(
                 RconReply(
