@@ -9,6 +9,7 @@ from __future__ import annotations
 import nats
 import pytest
 from nats.js.api import StreamConfig
+from pydantic import ValidationError
 
 from common.settings import StreamSettings
 from common.topology import StreamDifference, Topology, stream_differences
@@ -103,3 +104,9 @@ def test_per_stream_replicas_override_the_default():
     assert retention.raw.replicas == 3
     assert retention.metrics.replicas == 1
     assert retention.kv_replicas == 3
+
+
+def test_zero_max_bytes_is_refused_naming_the_setting():
+    """ISR_STREAM_<S>_MAX_BYTES=0 is a settings error, not a crash when the runtime starts."""
+    with pytest.raises(ValidationError, match="raw_max_bytes"):
+        StreamSettings(raw_max_bytes=0)

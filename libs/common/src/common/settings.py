@@ -154,7 +154,8 @@ class PipelineSettings(BaseSettings):
     ``ISR_BOT_BRIDGE_MARKER`` are deprecated aliases, read only when it is unset."""
 
 
-_DAY_S = 86_400.0
+_STREAM_DEFAULTS = RetentionSettings()
+"""The topology's defaults: the one source of each stream's default max age."""
 
 
 class StreamSettings(BaseSettings):
@@ -171,24 +172,36 @@ class StreamSettings(BaseSettings):
     """Replicas of every stream and bucket unless overridden below (``ISR_STREAM_REPLICAS``);
     3 on a three-node JetStream cluster."""
     raw_replicas: int | None = Field(default=None, ge=1, le=5)
-    raw_max_age_s: float = Field(default=7 * _DAY_S, gt=0)
+    raw_max_age_s: float = Field(default=_STREAM_DEFAULTS.raw.max_age_s, gt=0)
     raw_max_bytes: int = Field(default=-1, ge=-1)
     events_replicas: int | None = Field(default=None, ge=1, le=5)
-    events_max_age_s: float = Field(default=30 * _DAY_S, gt=0)
+    events_max_age_s: float = Field(default=_STREAM_DEFAULTS.events.max_age_s, gt=0)
     events_max_bytes: int = Field(default=-1, ge=-1)
     metrics_replicas: int | None = Field(default=None, ge=1, le=5)
-    metrics_max_age_s: float = Field(default=7 * _DAY_S, gt=0)
+    metrics_max_age_s: float = Field(default=_STREAM_DEFAULTS.metrics.max_age_s, gt=0)
     metrics_max_bytes: int = Field(default=-1, ge=-1)
     dlq_replicas: int | None = Field(default=None, ge=1, le=5)
-    dlq_max_age_s: float = Field(default=30 * _DAY_S, gt=0)
+    dlq_max_age_s: float = Field(default=_STREAM_DEFAULTS.dead_letter.max_age_s, gt=0)
     dlq_max_bytes: int = Field(default=-1, ge=-1)
     audit_replicas: int | None = Field(default=None, ge=1, le=5)
-    audit_max_age_s: float = Field(default=90 * _DAY_S, gt=0)
+    audit_max_age_s: float = Field(default=_STREAM_DEFAULTS.audit.max_age_s, gt=0)
     audit_max_bytes: int = Field(default=-1, ge=-1)
     kv_replicas: int | None = Field(default=None, ge=1, le=5)
     """Replicas of the KV buckets (checkpoints, leases, alert state, ...)."""
     duplicate_window_s: float = Field(default=300.0, gt=0)
     """JetStream drops a re-published ``Nats-Msg-Id`` within this window."""
+
+    @field_validator(
+        "raw_max_bytes", "events_max_bytes", "metrics_max_bytes", "dlq_max_bytes", "audit_max_bytes"
+    )
+    @classmethod
+    def _no_zero_bytes(cls, value: int) -> int:
+        # The topology's StreamLimits refuses 0 too; refusing it here names the variable at
+        # start instead of a ValueError from deep in the runtime.
+        if value == 0:
+            msg = "must be -1 (no limit) or a positive number of bytes, not 0"
+            raise ValueError(msg)
+        return value
 
     def retention(self) -> RetentionSettings:
         """The topology's view of these settings."""
