@@ -1,8 +1,10 @@
-"""Per-service HTTP health server: ``/healthz`` (alive) and ``/readyz`` (dependencies).
+"""Per-service HTTP health server: ``/healthz`` (alive), ``/readyz`` (dependencies), ``/metrics``.
 
 ``/healthz`` answers 200 as long as the event loop runs. ``/readyz`` runs every registered check
 concurrently (each bounded by a timeout) and answers 200 when all pass, or 503 naming each
 failing part and why, e.g. ``{"status": "not ready", "failing": {"nats": "disconnected"}}``.
+``/metrics`` (only with ``ISR_HEALTH_METRICS=true``) serves the process's metrics in Prometheus
+text format, collected at the scrape.
 """
 
 from __future__ import annotations
@@ -18,13 +20,22 @@ Check = Callable[[], Awaitable[str | None]]
 """A readiness check: returns None when healthy, else a short reason."""
 
 _CHECK_TIMEOUT_S = 2.0
+_PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class HealthServer:
     """Serves liveness and readiness for one service process."""
 
-    def __init__(self, *, service: str, host: str, port: int) -> None:
+    def __init__(
+        self,
+        *,
+        service: str,
+        host: str,
+        port: int,
+        metrics: Callable[[], bytes | None] | None = None,
+    ) -> None:
         self._service = service
+        self._metrics = metrics
         self._host = host
         self._port = port
         self._checks: dict[str, Check] = {}
@@ -64,11 +75,21 @@ class HealthServer:
             {"status": "ready", "service": self._service, "checks": sorted(self._checks)}
         )
 
+    async def _serve_metrics(self, _request: web.Request) -> web.Response:
+        assert self._metrics is not None
+        # Collection runs the gauges' readings and walks every series: off the event loop.
+        body = await asyncio.to_thread(self._metrics)
+        if body is None:
+            return web.Response(status=404, text="metrics are not configured\n")
+        return web.Response(body=body, headers={"Content-Type": _PROMETHEUS_TEXT})
+
     async def start(self) -> None:
         """Bind and serve in the background."""
         app = web.Application()
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        if self._metrics is not None:
+            app.router.add_get("/metrics", self._serve_metrics)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)

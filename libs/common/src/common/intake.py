@@ -63,26 +63,17 @@ from common.dead_letters import DeadLetters
 from common.errors import AckAction, RedeliveryPolicy, TransientError, decide, is_poison
 from common.internal_errors import report_internal_error
 from common.metric_names import Metric
-from common.telemetry import get_meter
+from common.telemetry import counter, histogram
 from common.topology import ConsumerPolicy
 
 T = TypeVar("T")
 
 log = structlog.get_logger()
-_meter = get_meter(__name__)
-_batch_size = _meter.create_histogram(
-    Metric.INTAKE_BATCH_SIZE, description="messages per fetched batch"
-)
-_redelivered = _meter.create_counter(
-    Metric.MESSAGES_REDELIVERED, description="messages received again (delivery count > 1)"
-)
-_naks = _meter.create_counter(Metric.MESSAGES_NAKED, description="messages nak'd for redelivery")
-_dead_lettered = _meter.create_counter(
-    Metric.MESSAGES_DEAD_LETTERED, description="messages parked on the dead-letter subject"
-)
-_terminated = _meter.create_counter(
-    Metric.MESSAGES_TERMINATED, description="messages terminated (after being dead-lettered)"
-)
+_batch_size = histogram(Metric.INTAKE_BATCH_SIZE)
+_redelivered = counter(Metric.MESSAGES_REDELIVERED)
+_naks = counter(Metric.MESSAGES_NAKED)
+_dead_lettered = counter(Metric.MESSAGES_DEAD_LETTERED)
+_terminated = counter(Metric.MESSAGES_TERMINATED)
 
 _STATUS = "Status"
 _HEARTBEAT = "100"

@@ -234,7 +234,10 @@ class ServiceRuntime:
         self.stop = asyncio.Event()
         """Set when the service should stop fetching new work and drain."""
         self.health = HealthServer(
-            service=service, host=settings.health.host, port=settings.health.port
+            service=service,
+            host=settings.health.host,
+            port=settings.health.port,
+            metrics=telemetry.prometheus_text if settings.health.metrics else None,
         )
         self._configure_logging = configure_logging
         self._handle_signals = handle_signals
@@ -264,7 +267,9 @@ class ServiceRuntime:
     async def __aenter__(self) -> Self:
         if self._configure_logging:
             isr_logging.configure(self.settings.log, service=self.service)
-        self._otel_shutdown = telemetry.configure(self.settings.otel, service=self.service)
+        self._otel_shutdown = telemetry.configure(
+            self.settings.otel, service=self.service, prometheus=self.settings.health.metrics
+        )
         if self._handle_signals:
             install_stop_signals(self.stop)
         if self.settings.health.enabled:

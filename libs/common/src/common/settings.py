@@ -271,7 +271,15 @@ class OtelSettings(BaseSettings):
     endpoint: str | None = None
     """OTLP/HTTP base URL, e.g. ``http://otel-collector:4318`` (``ISR_OTLP_ENDPOINT``)."""
     export_interval_s: float = Field(default=15.0, gt=0)
-    """How often metrics are pushed."""
+    """How often metrics are pushed (``ISR_OTLP_EXPORT_INTERVAL_S``)."""
+    traces_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    """Share of new traces kept (``ISR_OTLP_TRACES_SAMPLE_RATIO``), 0..1. Parent-based: a
+    message or request carrying a sampled context is always traced, so a kept trace stays
+    whole across services; only where a trace starts (a tailer's raw batch, a slash command)
+    is the ratio applied."""
+    instance_id: str | None = None
+    """``service.instance.id`` (``ISR_OTLP_INSTANCE_ID``); default ``<hostname>-<pid>``. The
+    Helm chart sets the pod name."""
 
 
 class HealthSettings(BaseSettings):
@@ -285,6 +293,9 @@ class HealthSettings(BaseSettings):
     """Port (``ISR_HEALTH_PORT``); 0 picks a free port."""
     enabled: bool = True
     """Set ``ISR_HEALTH_ENABLED=false`` to run without the health server."""
+    metrics: bool = False
+    """Serve Prometheus text format on ``/metrics`` of the health port
+    (``ISR_HEALTH_METRICS=true``), for operators who scrape instead of running a collector."""
 
 
 class RuntimeSettings(BaseSettings):

@@ -20,7 +20,7 @@ from bot.rate_guard import RateLimitGuard, read_429, route_of
 from bot.render import EmbedSpec, Post
 from bot.settings import BotSettings
 from common.metric_names import Metric
-from common.telemetry import get_meter
+from common.telemetry import counter
 
 log = structlog.get_logger()
 
@@ -99,9 +99,7 @@ def rate_guard_trace(
     They run inside hikari's own request loop, before each attempt goes out and when its answer
     arrives, so hikari's immediate retries wait too (see :mod:`bot.rate_guard`).
     """
-    limited_counter = get_meter("bot").create_counter(
-        Metric.DISCORD_RATE_LIMITED, description="429 answers from Discord, by scope and route"
-    )
+    limited_counter = counter(Metric.DISCORD_RATE_LIMITED)
 
     async def on_start(
         _session: aiohttp.ClientSession,

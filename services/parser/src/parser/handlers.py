@@ -15,7 +15,7 @@ from common.errors import InvalidMessage
 from common.intake import Delivery
 from common.metric_names import Metric
 from common.publishing import Outgoing, max_payload, publish_confirmed, wire_size
-from common.telemetry import get_meter
+from common.telemetry import counter
 from common.topology import Topology
 from common.vocabulary import SYSTEM_SERVER
 from parser.events import MAX_BATCH_BYTES, events_from_batch, pack_events
@@ -23,10 +23,9 @@ from parser.log_time import ServerClocks
 from parser.reloader import PatternHolder
 
 log = structlog.get_logger()
-_meter = get_meter(__name__)
-_lines = _meter.create_counter(Metric.LINES_PARSED, description="lines looked at")
-_unmatched = _meter.create_counter(Metric.LINES_UNMATCHED, description="lines no pattern matched")
-_published = _meter.create_counter(Metric.EVENTS_PUBLISHED, description="events acknowledged")
+_lines = counter(Metric.LINES_PARSED)
+_unmatched = counter(Metric.LINES_UNMATCHED)
+_published = counter(Metric.EVENTS_PUBLISHED)
 
 _BATCH_HEADROOM = 1024
 """Bytes an event batch's wrapper and headers may add to its events (pack_events' budget)."""

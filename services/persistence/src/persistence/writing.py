@@ -36,16 +36,15 @@ import structlog
 from common.errors import InvalidMessage, TransientError
 from common.intake import Delivery
 from common.metric_names import Metric
-from common.telemetry import get_meter
+from common.telemetry import counter, histogram
 from persistence import failures
 from persistence.gate import DatabaseGate
 
 T = TypeVar("T")
 
 log = structlog.get_logger()
-_meter = get_meter(__name__)
-_rows = _meter.create_counter(Metric.ROWS_WRITTEN, description="rows inserted")
-_batch_seconds = _meter.create_histogram(Metric.BATCH_SECONDS, description="batch write time")
+_rows = counter(Metric.ROWS_WRITTEN)
+_batch_seconds = histogram(Metric.BATCH_SECONDS)
 
 
 @dataclass(frozen=True, slots=True)

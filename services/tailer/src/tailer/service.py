@@ -16,7 +16,7 @@ from common.errors import InvalidMessage
 from common.metric_names import Metric
 from common.publishing import Outgoing, publish_confirmed
 from common.runtime import ServiceRuntime
-from common.telemetry import get_meter
+from common.telemetry import counter
 from common.topology import Topology
 from tailer.checkpoint import Checkpoint, CheckpointStore, KvCheckpointStore, resume_from
 from tailer.follower import Batch, LogFollower, PossibleLoss, StartPolicy
@@ -25,12 +25,9 @@ from tailer.stdin_source import StdinSource, open_stdin
 from tailer.waker import Waker, make_waker
 
 log = structlog.get_logger()
-_meter = get_meter(__name__)
-_lines_read = _meter.create_counter(Metric.LINES_READ, description="console-log lines read")
-_batches = _meter.create_counter(Metric.BATCHES_PUBLISHED, description="raw batches acknowledged")
-_possibly_lost = _meter.create_counter(
-    Metric.LINES_POSSIBLY_LOST, description="times unread log content may have been lost"
-)
+_lines_read = counter(Metric.LINES_READ)
+_batches = counter(Metric.BATCHES_PUBLISHED)
+_possibly_lost = counter(Metric.LINES_POSSIBLY_LOST)
 
 
 class BatchPublisher:
