@@ -1,6 +1,6 @@
-import asyncio
-
-from aiohttp import web
+import subprocess
+import sys
+import textwrap
 
 from common import telemetry
 from common.settings import OtelSettings
@@ -8,41 +8,69 @@ from common.settings import OtelSettings
 
 class TestConfigure:
     def test_no_endpoint_is_a_noop(self):
-        """Without an endpoint nothing is installed and spans cost nothing."""
+        """Without an endpoint or the Prometheus option nothing is installed: tracing stays off."""
         shutdown = telemetry.configure(OtelSettings(), service="t")
 
-        with telemetry.get_tracer(__name__).start_as_current_span("x") as span:
-            assert not span.is_recording()
+        assert not telemetry.tracing_enabled()
+        assert telemetry.prometheus_text() is None
         shutdown()
 
-    async def test_spans_and_metrics_are_exported_over_otlp_http(self):
-        """With an endpoint, spans and metrics reach an OTLP/HTTP receiver as protobuf."""
-        received: list[tuple[str, str]] = []
+    def test_resource_names_one_service_per_kind(self):
+        """Every tailer is service.name isr-tailer (its server an attribute), with a version."""
+        attributes = telemetry.resource_attributes(
+            OtelSettings(instance_id="pod-7"), service="tailer-alpha"
+        )
+        assert attributes["service.name"] == "isr-tailer"
+        assert attributes["isr.server"] == "alpha"
+        assert attributes["service.instance.id"] == "pod-7"
+        assert attributes["service.version"] == telemetry.service_version() != "0+unknown"
+        assert telemetry.resource_attributes(OtelSettings(), service="parser")["service.name"] == (
+            "isr-parser"
+        )
 
-        async def collect(request: web.Request) -> web.Response:
-            received.append((request.path, request.content_type))
-            await request.read()
-            return web.Response(status=200)
+    def test_spans_and_metrics_are_exported_over_otlp_http(self):
+        """With an endpoint, spans and metrics reach an OTLP/HTTP receiver as protobuf.
 
-        app = web.Application()
-        app.router.add_post("/v1/traces", collect)
-        app.router.add_post("/v1/metrics", collect)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
+        In a process of its own: OpenTelemetry's global providers can be set once per process.
+        """
+        script = textwrap.dedent(
+            """
+            import threading
+            from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+            from common import telemetry
+            from common.metric_names import Metric
+            from common.settings import OtelSettings
+
+            received = []
+
+            class Receiver(BaseHTTPRequestHandler):
+                def do_POST(self):
+                    self.rfile.read(int(self.headers["Content-Length"]))
+                    received.append((self.path, self.headers["Content-Type"]))
+                    self.send_response(200)
+                    self.end_headers()
+
+                def log_message(self, *args):
+                    pass
+
+            server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
             shutdown = telemetry.configure(
-                OtelSettings(endpoint=f"http://127.0.0.1:{port}", export_interval_s=60),
-                service="t",
+                OtelSettings(endpoint=f"http://127.0.0.1:{server.server_port}",
+                             export_interval_s=60),
+                service="parser",
             )
-            with telemetry.get_tracer(__name__).start_as_current_span("work"):
-                telemetry.get_meter(__name__).create_counter("isr.test.counter").add(1)
-            # The exporters block; run the flush off the loop so the receiver can answer.
-            await asyncio.to_thread(shutdown)
-        finally:
-            await runner.cleanup()
-
-        assert ("/v1/traces", "application/x-protobuf") in received
-        assert ("/v1/metrics", "application/x-protobuf") in received
+            assert telemetry.tracing_enabled()
+            with telemetry.get_tracer("t").start_as_current_span("work"):
+                telemetry.counter(Metric.LINES_PARSED).add(1)
+            shutdown()
+            server.shutdown()
+            print(sorted(set(received)))
+            """
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, result.stderr
+        assert "('/v1/metrics', 'application/x-protobuf')" in result.stdout
+        assert "('/v1/traces', 'application/x-protobuf')" in result.stdout

@@ -17,6 +17,8 @@ ask for these fixtures without a conftest import:
 - ``stoppable_postgres`` (session): a throwaway local cluster started once for the session that
   fault tests may stop (``postgres.stop_immediately``) and start again; each test takes its own
   database on it (``postgres.fresh_database``) and leaves it running.
+- ``spans`` (function): tracing switched on in this process, every ended span recorded in an
+  in-memory exporter (:mod:`isr_testing.tracing`); read them with ``spans.get_finished_spans()``.
 """
 
 from __future__ import annotations
@@ -30,12 +32,22 @@ import pytest
 from isr_testing import nats as nats_helpers
 from isr_testing import nats_cluster as cluster_helpers
 from isr_testing import postgres as postgres_helpers
+from isr_testing import tracing as tracing_helpers
 
 pytest_plugins = ["isr_testing.fakediscord.fixtures"]  # the fake_discord fixture
 
 if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
     from isr_cli.infra.nats import EmbeddedNats
     from isr_cli.infra.postgres import LocalPostgres
+
+
+@pytest.fixture(name="spans")
+def _spans() -> Iterator[InMemorySpanExporter]:
+    """Tracing on for this test, with every ended span kept in memory."""
+    with tracing_helpers.captured_spans() as exporter:
+        yield exporter
 
 
 @pytest.fixture(scope="session", name="nats_server")
