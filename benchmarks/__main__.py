@@ -15,8 +15,9 @@ BENCHMARKS = {
     "bot": "benchmarks.bot",
     "persistence": "benchmarks.persistence",
     "rcon_poller": "benchmarks.rcon_poller",
+    "tracing": "benchmarks.tracing",
 }
-NEEDS_CORPUS = {"parse", "ingestion"}
+NEEDS_CORPUS = {"parse", "ingestion", "tracing"}
 
 
 def main(argv: list[str]) -> int:

@@ -37,8 +37,8 @@ def _config(root: Path, log: Path) -> Path:
     return write_config(root / "config", {"bench": log})
 
 
-def _env(url: str, prefix: str, config: Path) -> dict[str, str]:
-    return {**os.environ, **service_env(url, prefix, config, ISR_LOG_LEVEL="warning")}
+def _env(url: str, prefix: str, config: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, **service_env(url, prefix, config, ISR_LOG_LEVEL="warning", **extra)}
 
 
 @contextmanager
@@ -147,15 +147,22 @@ async def _baseline_tail(
 
 
 async def _pipeline_rate(
-    url: str, root: Path, log: Path, expected: int, parsers: int
+    url: str,
+    root: Path,
+    log: Path,
+    expected: int,
+    parsers: int,
+    *,
+    prefix: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[float, dict[str, float]]:
-    """Lines/s through a tailer and ``parsers`` workers, and their RSS at the end (MB)."""
-    prefix = f"bthr{parsers}"
+    """Seconds for all lines through a tailer and ``parsers`` workers, and their RSS (MB)."""
+    prefix = prefix or f"bthr{parsers}"
     topo = Topology(prefix)
     nc = await nats.connect(url)
     folder = root / prefix
     folder.mkdir()
-    env = _env(url, prefix, _config(folder, log))
+    env = _env(url, prefix, _config(folder, log), **(extra_env or {}))
     start = time.monotonic()
     services = [["tailer", "--server", "bench"]] + [["parser"]] * parsers
     counter = _EventCounter(nc, topo.events_filter("bench"))

@@ -151,6 +151,12 @@ Environment shared by every ISR container: (dict "root" $ "grace" 10 "env" (dict
   value: {{ $v.otel.endpoint | quote }}
 - name: ISR_OTLP_EXPORT_INTERVAL_S
   value: {{ $v.otel.exportIntervalSeconds | quote }}
+- name: ISR_OTLP_TRACES_SAMPLE_RATIO
+  value: {{ $v.otel.tracesSampleRatio | quote }}
+{{- end }}
+{{- if $v.metrics.prometheus }}
+- name: ISR_HEALTH_METRICS
+  value: "true"
 {{- end }}
 {{- /* Telemetry of each replica stays apart (service.instance.id becomes the instance label). */}}
 - name: POD_NAME
@@ -161,8 +167,10 @@ Environment shared by every ISR container: (dict "root" $ "grace" 10 "env" (dict
   valueFrom:
     fieldRef:
       fieldPath: metadata.namespace
+- name: ISR_OTLP_INSTANCE_ID
+  value: "$(POD_NAME)"
 - name: OTEL_RESOURCE_ATTRIBUTES
-  value: "service.instance.id=$(POD_NAME),k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)"
+  value: "k8s.pod.name=$(POD_NAME),k8s.namespace.name=$(POD_NAMESPACE)"
 {{- range $name, $value := .env }}
 - name: {{ $name }}
   value: {{ $value | quote }}
