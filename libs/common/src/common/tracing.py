@@ -177,3 +177,41 @@ def current_context() -> Context:
     from opentelemetry import context as otel_context  # noqa: PLC0415
 
     return otel_context.get_current()
+
+
+def start_messaging_span(
+    operation: Operation,
+    destination: str,
+    *,
+    parent: Context | None = None,
+    links: Sequence[Context] = (),
+    server: bool = False,
+    message_id: str | None = None,
+    batch_size: int | None = None,
+    consumer_group: str | None = None,
+) -> Span:
+    """Like :func:`messaging_span`, but started, not made current: the caller ends it.
+
+    For spans that end later than a block (the intake's batch spans end when the batch, or a
+    held message, is settled).
+    """
+    kind = SpanKind.SERVER if server else _KINDS[operation]
+    span_links = [link_to(c) for c in links[:MAX_LINKS]] if links else None
+    return _tracer.start_span(
+        f"{operation} {destination}",
+        context=parent,
+        kind=kind,
+        links=span_links,
+        attributes=messaging_attributes(
+            operation,
+            destination,
+            message_id=message_id,
+            batch_size=batch_size,
+            consumer_group=consumer_group,
+        ),
+    )
+
+
+def context_of(span: Span) -> Context:
+    """A context whose current span is ``span`` (the parent to hand to later work)."""
+    return trace.set_span_in_context(span)
