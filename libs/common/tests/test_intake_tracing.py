@@ -74,8 +74,7 @@ async def _consume(intake, run, count: int) -> list:
 
 @pytest.mark.parametrize("run", ["run", "run_held"])
 async def test_context_survives_jetstream_and_batches_share_a_process_span(bus, spans, run):
-    """Messages of one trace share one process span, a child of their publish span; each delivery
-    carries that span's context, and an unsampled message costs no span."""
+    """One trace's messages share a process span under their publish span; unsampled: no span."""
     nc, topo, intake = bus
     subject = topo.raw_subject("s1")
     with tracing.messaging_span("publish", subject) as producer:
