@@ -189,6 +189,7 @@ def start_messaging_span(
     message_id: str | None = None,
     batch_size: int | None = None,
     consumer_group: str | None = None,
+    attributes: Mapping[str, str | int | float | bool] | None = None,
 ) -> Span:
     """Like :func:`messaging_span`, but started, not made current: the caller ends it.
 
@@ -197,18 +198,23 @@ def start_messaging_span(
     """
     kind = SpanKind.SERVER if server else _KINDS[operation]
     span_links = [link_to(c) for c in links[:MAX_LINKS]] if links else None
-    return _tracer.start_span(
-        f"{operation} {destination}",
-        context=parent,
-        kind=kind,
-        links=span_links,
-        attributes=messaging_attributes(
+    span_attributes: dict[str, str | int | float | bool] = dict(
+        messaging_attributes(
             operation,
             destination,
             message_id=message_id,
             batch_size=batch_size,
             consumer_group=consumer_group,
-        ),
+        )
+    )
+    if attributes:
+        span_attributes.update(attributes)
+    return _tracer.start_span(
+        f"{operation} {destination}",
+        context=parent,
+        kind=kind,
+        links=span_links,
+        attributes=span_attributes,
     )
 
 
