@@ -1,4 +1,4 @@
-"""One chat line's trace through a real OTLP collector (rotel): tailer → parser → persistence/bot."""
+"""One chat line's trace through a real OTLP collector (rotel), across four services."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class _Receiver(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - the http.server API
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.headers.get("Content-Encoding") == "gzip":  # rotel compresses what it relays
             body = gzip.decompress(body)
@@ -64,7 +64,7 @@ def _collector(tmp_path: Path):
     thread = threading.Thread(target=receiver.serve_forever, daemon=True)
     thread.start()
     http_port = _port()
-    rotel = subprocess.Popen(  # noqa: S603 - our own binary, fixed arguments
+    rotel = subprocess.Popen(
         [
             str(ROTEL),
             "start",
@@ -91,12 +91,12 @@ def _collector(tmp_path: Path):
         receiver.server_close()
 
 
-@pytest.mark.slow
 async def test_one_chat_line_is_one_trace_across_four_services(
     tmp_path: Path,
     fake_discord: FakeDiscord,
     nats_server,
     nats_prefix: str,
+    *,
     database_url,
     collector,
 ):
