@@ -25,6 +25,8 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal
 
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
@@ -221,3 +223,25 @@ def start_messaging_span(
 def context_of(span: Span) -> Context:
     """A context whose current span is ``span`` (the parent to hand to later work)."""
     return trace.set_span_in_context(span)
+
+
+async def request(nc: NatsClient, subject: str, payload: bytes, *, timeout: float) -> Msg:  # noqa: ASYNC109 - nc.request's own parameter
+    """``nc.request`` under a ``send <subject>`` CLIENT span whose context the request carries.
+
+    With tracing off it is exactly ``nc.request`` (no headers, no span).
+    """
+    if not tracing_enabled():
+        return await nc.request(subject, payload, timeout=timeout)
+    with messaging_span("send", subject):
+        return await nc.request(subject, payload, timeout=timeout, headers=inject())
+
+
+def serving(msg: Msg) -> contextlib.AbstractContextManager[object]:
+    """A ``process <subject>`` SERVER span for a request, child of the context it carried.
+
+    Nothing (a null context) when tracing is off or the request carried no sampled context.
+    """
+    parent = extract(msg.headers) if is_sampled(msg.headers) else None
+    if parent is None:
+        return contextlib.nullcontext()
+    return messaging_span("process", msg.subject, parent=parent, server=True)

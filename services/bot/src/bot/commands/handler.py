@@ -36,6 +36,7 @@ from bot.monitor import MetricsWatch
 from bot.presence import is_online
 from bot.ratelimit import SlidingWindowLog
 from bot.render import utc_now
+from common import tracing
 from common.config import IsrConfig
 from common.contracts import queries, rcon
 from common.contracts.audit import AuditRecord, AuditResult, result_of
@@ -229,7 +230,8 @@ class CommandHandler:
             decided.spec.name, max(self._timeout_s, decided.spec.timeout_s or 0.0)
         )
         try:
-            answer = await self._nc.request(
+            answer = await tracing.request(
+                self._nc,
                 self._topology.rcon_subject(decided.server, Caller.BOT),
                 rcon.encode_rcon_request(request),
                 timeout=timeout_s,
@@ -286,7 +288,8 @@ class CommandHandler:
             name, request, reply_type = history.build_query(
                 decided.spec.name, invocation.args, server=decided.server, now=datetime.now(UTC)
             )
-            answer = await self._nc.request(
+            answer = await tracing.request(
+                self._nc,
                 self._topology.query_subject(name, Caller.BOT),
                 request.to_json(),
                 timeout=self._timeout_s,
