@@ -40,7 +40,8 @@ last allowed delivery (``max_deliver``) is dead-lettered too, never dropped sile
 
 **One place to observe.** :meth:`_Observer.received` sees every fetched batch and
 :meth:`_Settler.settle` every outcome: message metrics are counted there, and that is where
-trace context from headers will be read.
+trace context from headers is read (``process`` spans per distinct sampled parent, exposed as
+``Delivery.trace`` / ``Held.trace``; nothing per message when tracing is off).
 """
 
 from __future__ import annotations
