@@ -27,6 +27,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
+from opentelemetry.trace import SpanKind
 
 from bot.commands import history, replies
 from bot.commands.dispatch import Invocation, Plan, Refusal, plan
@@ -41,6 +42,7 @@ from common.config import IsrConfig
 from common.contracts import queries, rcon
 from common.contracts.audit import AuditRecord, AuditResult, result_of
 from common.errors import InvalidMessage
+from common.metric_names import Span
 from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
 from common.vocabulary import SYSTEM_SERVER, Caller
@@ -105,7 +107,17 @@ class CommandHandler:
             if isinstance(interaction, hikari.AutocompleteInteraction):
                 await self._autocomplete(interaction)
             elif isinstance(interaction, hikari.CommandInteraction):
-                await self._command(interaction)
+                if tracing.tracing_enabled():
+                    # The root of a command's trace: bot → poller → RCON → reply. The command
+                    # name only, never its options (they may carry user text).
+                    with tracing.span(
+                        Span.INTERACTION,
+                        kind=SpanKind.SERVER,
+                        attributes={"discord.command": interaction.command_name},
+                    ):
+                        await self._command(interaction)
+                else:
+                    await self._command(interaction)
         except Exception as exc:
             log.exception("command_failed", error=repr(exc))
 
