@@ -90,6 +90,11 @@ class DeadLetters:
     async def send(self, msg: Msg, reason: str) -> None:
         """Park ``msg`` with ``reason``; raise TransientError when JetStream does not confirm."""
         headers = dead_letter_headers(self._service, Origin.of(msg), reason)
+        if msg.headers and "traceparent" in msg.headers:
+            # Keep the original trace context: the dead letter is found from its trace.
+            headers.update(
+                {k: v for k, v in msg.headers.items() if k in {"traceparent", "tracestate"}}
+            )
         try:
             await self._js.publish(
                 self._subject, msg.data, headers=headers, timeout=_PUBLISH_TIMEOUT_S

@@ -40,7 +40,8 @@ last allowed delivery (``max_deliver``) is dead-lettered too, never dropped sile
 
 **One place to observe.** :meth:`_Observer.received` sees every fetched batch and
 :meth:`_Settler.settle` every outcome: message metrics are counted there, and that is where
-trace context from headers will be read.
+trace context from headers is read (``process`` spans per distinct sampled parent, exposed as
+``Delivery.trace`` / ``Held.trace``; nothing per message when tracing is off).
 """
 
 from __future__ import annotations
@@ -50,21 +51,24 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar, overload
 
 import nats.errors
 import orjson
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from opentelemetry.context import Context
+from opentelemetry.trace import Span
 
 from common.backoff import Backoff, sleep_until_stop
 from common.dead_letters import DeadLetters
 from common.errors import AckAction, RedeliveryPolicy, TransientError, decide, is_poison
 from common.internal_errors import report_internal_error
 from common.metric_names import Metric
-from common.telemetry import counter, histogram
+from common.telemetry import counter, histogram, tracing_enabled
 from common.topology import ConsumerPolicy
+from common.tracing import TRACEPARENT, context_of, extract, is_sampled, start_messaging_span
 
 T = TypeVar("T")
 
@@ -88,6 +92,9 @@ class Delivery(Generic[T]):
 
     msg: Msg
     value: T
+    trace: Context | None = None
+    """The context of the intake's ``process`` span for this message (publish downstream
+    under it); None when tracing is off or the message carried no sampled context."""
 
 
 Decoder = Callable[[bytes, str], T]
@@ -151,6 +158,58 @@ class _Observer:
         elif action is AckAction.DEAD_LETTER:
             _dead_lettered.add(count, self._attributes)
             _terminated.add(count, self._attributes)
+
+
+class _Share:
+    """One ``process`` span shared by the messages of a batch that carried the same parent."""
+
+    __slots__ = ("left", "span")
+
+    def __init__(self, span: Span, left: int) -> None:
+        self.span = span
+        self.left = left
+
+    def release(self) -> None:
+        """One message settled; the span ends with the last."""
+        self.left -= 1
+        if self.left == 0:
+            self.span.end()
+
+
+def _traced(
+    msgs: Sequence[Msg], durable: str
+) -> tuple[dict[int, tuple[Context, _Share]], list[_Share]]:
+    """Start one ``process`` span per distinct sampled parent in ``msgs`` (by index).
+
+    Many messages of one trace (the events of one raw batch) share a span, a child of the
+    context they carried; messages without a sampled context cost no span.
+    """
+    groups: dict[str, list[int]] = {}
+    for index, msg in enumerate(msgs):
+        headers = msg.headers
+        if headers and is_sampled(headers):
+            groups.setdefault(headers[TRACEPARENT], []).append(index)
+    by_index: dict[int, tuple[Context, _Share]] = {}
+    shares: list[_Share] = []
+    for indexes in groups.values():
+        first = msgs[indexes[0]]
+        parent = extract(first.headers)
+        if parent is None:
+            continue
+        span = start_messaging_span(
+            "process",
+            first.subject,
+            parent=parent,
+            message_id=(first.headers or {}).get("Nats-Msg-Id"),
+            batch_size=len(indexes),
+            consumer_group=durable,
+        )
+        share = _Share(span, len(indexes))
+        shares.append(share)
+        context = context_of(span)
+        for index in indexes:
+            by_index[index] = (context, share)
+    return by_index, shares
 
 
 class _Settler:
@@ -365,15 +424,27 @@ class Held(Generic[T]):
     The first settlement wins; later ones are ignored.
     """
 
-    __slots__ = ("_intake", "_key", "msg", "value")
+    __slots__ = ("_intake", "_key", "_share", "msg", "trace", "value")
 
-    def __init__(self, intake: Intake[T], msg: Msg, value: T, key: int) -> None:
+    def __init__(
+        self,
+        intake: Intake[T],
+        msg: Msg,
+        value: T,
+        key: int,
+        *,
+        trace: Context | None = None,
+        share: _Share | None = None,
+    ) -> None:
         self._intake = intake
         self._key = key
+        self._share = share
         self.msg = msg
         """The message (read its subject or headers; never settle it directly)."""
         self.value = value
         """The decoded payload."""
+        self.trace = trace
+        """The context of its ``process`` span (parent of the post), or None (see Delivery)."""
 
     @property
     def is_settled(self) -> bool:
@@ -396,6 +467,8 @@ class Held(Generic[T]):
         if not self.is_settled:
             self._intake._keepalive.untrack(self._key)  # noqa: SLF001
             self._key = -1
+            if self._share is not None:
+                self._share.release()
 
     async def _settle(self, exc: BaseException | None) -> None:
         if self.is_settled:
@@ -452,13 +525,16 @@ class Intake(Generic[T]):
 
         async def process(msgs: list[Msg]) -> None:
             key = self._keepalive.track(msgs)
+            shares: list[_Share] = []
             try:
-                deliveries = await self._decoded(msgs)
+                deliveries, shares = await self._decoded(msgs)
                 failures = await self._isolating(handler, deliveries) if deliveries else {}
                 for position, delivery in enumerate(deliveries):
                     await self._settler.settle(delivery.msg, failures.get(position))
             finally:
                 self._keepalive.untrack(key)
+                for share in shares:  # the batch is settled: its spans end
+                    share.span.end()
 
         async with self._kept_alive():
             await self._consume(process, stop)
@@ -474,8 +550,18 @@ class Intake(Generic[T]):
         """
 
         async def process(msgs: list[Msg]) -> None:
-            deliveries = await self._decoded(msgs)
-            held = [Held(self, d.msg, d.value, self._keepalive.track((d.msg,))) for d in deliveries]
+            deliveries, shares = await self._decoded(msgs, held=True)
+            held = [
+                Held(
+                    self,
+                    d.msg,
+                    d.value,
+                    self._keepalive.track((d.msg,)),
+                    trace=d.trace,
+                    share=share,
+                )
+                for d, share in zip(deliveries, shares, strict=True)
+            ]
             if not held:
                 return
             try:
@@ -504,16 +590,47 @@ class Intake(Generic[T]):
             quit_.set()
             await task
 
-    async def _decoded(self, msgs: Sequence[Msg]) -> list[Delivery[T]]:
-        """Decode each message on its own; settle at once those that do not decode."""
+    @overload
+    async def _decoded(
+        self, msgs: Sequence[Msg], *, held: Literal[False] = False
+    ) -> tuple[list[Delivery[T]], list[_Share]]: ...
+    @overload
+    async def _decoded(
+        self, msgs: Sequence[Msg], *, held: Literal[True]
+    ) -> tuple[list[Delivery[T]], list[_Share | None]]: ...
+    async def _decoded(
+        self, msgs: Sequence[Msg], *, held: bool = False
+    ) -> tuple[list[Delivery[T]], list[_Share]] | tuple[list[Delivery[T]], list[_Share | None]]:
+        """Decode each message on its own; settle at once those that do not decode.
+
+        Also the batch's ``process`` spans when tracing is on: all of them, or (``held``) the
+        one of each delivery, which ends when the last held message sharing it is settled.
+        """
         deliveries: list[Delivery[T]] = []
         decode = self._decode
-        for msg in msgs:
+        if not tracing_enabled():  # the hot path: no per-message trace work at all
+            for msg in msgs:
+                try:
+                    deliveries.append(Delivery(msg, decode(msg.data, msg.subject)))
+                except Exception as exc:  # InvalidMessage: dead-letter; a bug: retry later
+                    await self._settler.settle(msg, exc)
+            if held:
+                untraced: list[_Share | None] = [None] * len(deliveries)
+                return deliveries, untraced
+            return deliveries, []
+        traced, shares = _traced(msgs, self._durable)
+        per_delivery: list[_Share | None] = []
+        for index, msg in enumerate(msgs):
+            context, share = traced.get(index, (None, None))
             try:
-                deliveries.append(Delivery(msg, decode(msg.data, msg.subject)))
-            except Exception as exc:  # InvalidMessage: dead-letter; a decoder bug: retry later
+                deliveries.append(Delivery(msg, decode(msg.data, msg.subject), context))
+            except Exception as exc:  # InvalidMessage: dead-letter; a bug: retry later
                 await self._settler.settle(msg, exc)
-        return deliveries
+                if held and share is not None:
+                    share.release()
+                continue
+            per_delivery.append(share)
+        return (deliveries, per_delivery) if held else (deliveries, shares)
 
     async def _isolating(
         self, handler: BatchHandler[T], deliveries: Sequence[Delivery[T]], *, depth: int = 0

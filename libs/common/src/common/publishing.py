@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import count
 
@@ -48,6 +48,8 @@ class Outgoing:
     payload: bytes
     msg_id: str
     """Value of ``Nats-Msg-Id``: the stable id of what the message carries."""
+    headers: Mapping[str, str] | None = None
+    """Further headers (the trace context, :func:`common.tracing.inject`); None: only the id."""
 
 
 _HEADER_OVERHEAD = 64
@@ -72,7 +74,11 @@ class PayloadTooLarge(PipelineError):
 
 def wire_size(message: Outgoing) -> int:
     """Bytes the server counts against ``max_payload``: payload plus headers."""
-    return len(message.payload) + len(message.msg_id) + _HEADER_OVERHEAD
+    size = len(message.payload) + len(message.msg_id) + _HEADER_OVERHEAD
+    if message.headers:
+        # "<name>: <value>\r\n" per extra header line.
+        size += sum(len(k) + len(v) + 4 for k, v in message.headers.items())
+    return size
 
 
 def max_payload(js: JetStreamContext) -> int:
@@ -149,7 +155,11 @@ class ConfirmedPublisher:
                         message.subject,
                         message.payload,
                         reply=f"{self._inbox}.{token}",
-                        headers={"Nats-Msg-Id": message.msg_id},
+                        headers=(
+                            {"Nats-Msg-Id": message.msg_id}
+                            if message.headers is None
+                            else {**message.headers, "Nats-Msg-Id": message.msg_id}
+                        ),
                     )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(group.done.wait(), ack_timeout_s)

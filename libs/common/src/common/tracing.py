@@ -25,6 +25,8 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal
 
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
@@ -177,3 +179,69 @@ def current_context() -> Context:
     from opentelemetry import context as otel_context  # noqa: PLC0415
 
     return otel_context.get_current()
+
+
+def start_messaging_span(
+    operation: Operation,
+    destination: str,
+    *,
+    parent: Context | None = None,
+    links: Sequence[Context] = (),
+    server: bool = False,
+    message_id: str | None = None,
+    batch_size: int | None = None,
+    consumer_group: str | None = None,
+    attributes: Mapping[str, str | int | float | bool] | None = None,
+) -> Span:
+    """Like :func:`messaging_span`, but started, not made current: the caller ends it.
+
+    For spans that end later than a block (the intake's batch spans end when the batch, or a
+    held message, is settled).
+    """
+    kind = SpanKind.SERVER if server else _KINDS[operation]
+    span_links = [link_to(c) for c in links[:MAX_LINKS]] if links else None
+    span_attributes: dict[str, str | int | float | bool] = dict(
+        messaging_attributes(
+            operation,
+            destination,
+            message_id=message_id,
+            batch_size=batch_size,
+            consumer_group=consumer_group,
+        )
+    )
+    if attributes:
+        span_attributes.update(attributes)
+    return _tracer.start_span(
+        f"{operation} {destination}",
+        context=parent,
+        kind=kind,
+        links=span_links,
+        attributes=span_attributes,
+    )
+
+
+def context_of(span: Span) -> Context:
+    """A context whose current span is ``span`` (the parent to hand to later work)."""
+    return trace.set_span_in_context(span)
+
+
+async def request(nc: NatsClient, subject: str, payload: bytes, *, timeout: float) -> Msg:  # noqa: ASYNC109 - nc.request's own parameter
+    """``nc.request`` under a ``send <subject>`` CLIENT span whose context the request carries.
+
+    With tracing off it is exactly ``nc.request`` (no headers, no span).
+    """
+    if not tracing_enabled():
+        return await nc.request(subject, payload, timeout=timeout)
+    with messaging_span("send", subject):
+        return await nc.request(subject, payload, timeout=timeout, headers=inject())
+
+
+def serving(msg: Msg) -> contextlib.AbstractContextManager[object]:
+    """A ``process <subject>`` SERVER span for a request, child of the context it carried.
+
+    Nothing (a null context) when tracing is off or the request carried no sampled context.
+    """
+    parent = extract(msg.headers) if is_sampled(msg.headers) else None
+    if parent is None:
+        return contextlib.nullcontext()
+    return messaging_span("process", msg.subject, parent=parent, server=True)

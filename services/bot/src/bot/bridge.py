@@ -21,6 +21,7 @@ from nats.aio.client import Client as NatsClient
 
 from bot.ratelimit import SlidingWindowLog
 from bot.safety import truncate
+from common import tracing
 from common.config import IsrConfig, ServerConfig
 from common.contracts import rcon
 from common.invisible import strip_invisible
@@ -112,7 +113,8 @@ class Bridge:
             return
         try:
             request = rcon.ChatRequest(text=line, requested_by=f"discord:{event.author_id}")
-            answer = await self._nc.request(
+            answer = await tracing.request(
+                self._nc,
                 self._topology.rcon_subject(tag, Caller.BOT),
                 rcon.encode_rcon_request(request),
                 timeout=self._timeout_s,

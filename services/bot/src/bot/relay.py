@@ -38,6 +38,7 @@ import structlog
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
+from opentelemetry.trace import SpanKind
 
 from bot.coalesce import take_post
 from bot.mentions import MentionResolver
@@ -51,7 +52,9 @@ from common.dead_letters import DeadLetters
 from common.errors import InvalidMessage
 from common.intake import Held, Intake, PullOptions
 from common.internal_errors import report_internal_error
+from common.metric_names import Span
 from common.topology import ConsumerPolicy
+from common.tracing import span
 from common.vocabulary import EventFlag
 
 log = structlog.get_logger()
@@ -470,9 +473,22 @@ class Relay:
         self, lane: Lane, members: list[_Pending], post: Post, nonce: str, is_keyed: bool
     ) -> None:
         backoff = Backoff(initial_s=0.5, max_s=30.0)
+        contexts = [m.handle.held.trace for m in members if m.handle.held.trace is not None]
         while True:
             try:
-                await self._poster(lane.channel_id, post, nonce)
+                if contexts:
+                    # The end of the line's trace: child of the first event's, links the
+                    # coalesced others; one span per attempt, ended when Discord answered.
+                    with span(
+                        Span.DISCORD_POST,
+                        kind=SpanKind.CLIENT,
+                        parent=contexts[0],
+                        links=contexts[1:],
+                        attributes={"server": lane.server, "isr.events": len(members)},
+                    ):
+                        await self._poster(lane.channel_id, post, nonce)
+                else:
+                    await self._poster(lane.channel_id, post, nonce)
                 break
             except PostRejected as exc:
                 log.error("relay_post_rejected", lane=lane.key, error=str(exc), events=len(members))

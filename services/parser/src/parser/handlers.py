@@ -17,6 +17,7 @@ from common.metric_names import Metric
 from common.publishing import Outgoing, max_payload, publish_confirmed, wire_size
 from common.telemetry import counter
 from common.topology import Topology
+from common.tracing import context_of, inject, start_messaging_span
 from common.vocabulary import SYSTEM_SERVER
 from parser.events import MAX_BATCH_BYTES, events_from_batch, pack_events
 from parser.log_time import ServerClocks
@@ -70,6 +71,7 @@ class ParseHandler:
         outgoing: list[Outgoing] = []
         failures: dict[int, BaseException] = {}
         lines = unmatched = published = 0
+        spans = []
         for index, delivery in enumerate(deliveries):
             batch = delivery.value
             try:
@@ -82,8 +84,24 @@ class ParseHandler:
                 messages = pack_events(
                     events, max_events=self._event_batch_max, max_bytes=max_bytes
                 )
+                headers = None
+                if delivery.trace is not None and messages:
+                    # One publish span per raw batch's events, under the batch's process span.
+                    span = start_messaging_span(
+                        "publish",
+                        self._topology.event_subject(messages[0].server, messages[0].type),
+                        parent=delivery.trace,
+                        batch_size=len(messages),
+                    )
+                    spans.append(span)
+                    headers = inject(context=context_of(span))
                 mine = [
-                    Outgoing(self._topology.event_subject(m.server, m.type), m.payload, m.msg_id)
+                    Outgoing(
+                        self._topology.event_subject(m.server, m.type),
+                        m.payload,
+                        m.msg_id,
+                        headers,
+                    )
                     for m in messages
                 ]
             except Exception as exc:  # this raw batch alone; its neighbours are published
@@ -107,7 +125,11 @@ class ParseHandler:
             published += sum(
                 m.count for m, o in zip(messages, mine, strict=True) if o not in too_large
             )
-        await publish_confirmed(self._js, outgoing)
+        try:
+            await publish_confirmed(self._js, outgoing)
+        finally:
+            for span in spans:
+                span.end()
         _lines.add(lines)
         _unmatched.add(unmatched)
         _published.add(published)

@@ -23,6 +23,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from pydantic import ValidationError
 
+from common import tracing
 from common.contracts import (
     QUERIES,
     QueryError,
@@ -115,9 +116,13 @@ class QueryServer:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _on_request(self, msg: Msg) -> None:
-        task = asyncio.create_task(self._respond(msg))
+        task = asyncio.create_task(self._traced(msg))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _traced(self, msg: Msg) -> None:
+        with tracing.serving(msg):
+            await self._respond(msg)
 
     async def _respond(self, msg: Msg) -> None:
         started = time.perf_counter()

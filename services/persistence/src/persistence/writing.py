@@ -32,11 +32,13 @@ from typing import Generic, TypeVar
 
 import asyncpg
 import structlog
+from opentelemetry.trace import SpanKind
 
 from common.errors import InvalidMessage, TransientError
 from common.intake import Delivery
-from common.metric_names import Metric
+from common.metric_names import Metric, Span
 from common.telemetry import counter, histogram
+from common.tracing import span
 from persistence import failures
 from persistence.gate import DatabaseGate
 
@@ -111,7 +113,24 @@ class BatchWriter(ABC, Generic[T]):
                         good.append((index, member))
             else:
                 good.append((index, value))
-        for index, reason in await self._write_isolating(good) if good else []:
+        contexts = [d.trace for d in deliveries if d.trace is not None]
+        if good and contexts:
+            # One client span per batch: a child of its first traced message, linking the rest.
+            with span(
+                Span.PERSISTENCE_WRITE,
+                kind=SpanKind.CLIENT,
+                parent=contexts[0],
+                links=contexts[1:],
+                attributes={
+                    "db.system.name": "postgresql",
+                    "db.collection.name": self.table,
+                    "db.operation.batch.size": len(good),
+                },
+            ):
+                isolated = await self._write_isolating(good)
+        else:
+            isolated = await self._write_isolating(good) if good else []
+        for index, reason in isolated:
             faults.setdefault(index, []).append(reason)
         for index, reasons in faults.items():
             failed[index] = self._poison(deliveries[index], "; ".join(reasons))

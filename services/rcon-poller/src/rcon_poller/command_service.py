@@ -28,12 +28,15 @@ from datetime import UTC, datetime
 import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
+from opentelemetry.trace import SpanKind
 
+from common import tracing
 from common.contracts import AuditRecord, RconErrorCode, RconReply, decode_rcon_request
 from common.contracts import rcon as c
 from common.contracts.audit import result_of
 from common.errors import InvalidMessage
 from common.internal_errors import report_internal_error
+from common.metric_names import Span
 from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
 from common.vocabulary import CALLER_NAMES, KNOWN_CALLERS
@@ -112,7 +115,19 @@ class CommandHandler:
             return
         parts = self._topology.request_parts(msg.subject, "rcon")
         caller = "" if parts is None else parts[1]
-        handled = await self.handle(msg.data, caller=caller, subject=msg.subject)
+        parent = tracing.extract(msg.headers) if tracing.is_sampled(msg.headers) else None
+        if parent is None:  # tracing off or unsampled: no span work
+            handled = await self.handle(msg.data, caller=caller, subject=msg.subject)
+        else:
+            # Server and caller only, never the command: it may carry user text or secrets.
+            attributes = {"server": self._worker.tag, "caller": caller}
+            with (
+                tracing.messaging_span("process", msg.subject, parent=parent, server=True),
+                tracing.span(Span.RCON_COMMAND, kind=SpanKind.CLIENT, attributes=attributes) as rc,
+            ):
+                handled = await self.handle(msg.data, caller=caller, subject=msg.subject)
+                if handled.request is not None:
+                    rc.set_attribute("operation", type(handled.request).__name__)
         if msg.reply:
             try:
                 await msg.respond(handled.reply.to_json())

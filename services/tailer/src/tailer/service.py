@@ -16,8 +16,9 @@ from common.errors import InvalidMessage
 from common.metric_names import Metric
 from common.publishing import Outgoing, publish_confirmed
 from common.runtime import ServiceRuntime
-from common.telemetry import counter
+from common.telemetry import counter, tracing_enabled
 from common.topology import Topology
+from common.tracing import context_of, inject, start_messaging_span
 from tailer.checkpoint import Checkpoint, CheckpointStore, KvCheckpointStore, resume_from
 from tailer.follower import Batch, LogFollower, PossibleLoss, StartPolicy
 from tailer.settings import TailerSettings
@@ -73,7 +74,21 @@ class BatchPublisher:
     async def submit(self, batch: Batch) -> None:
         """Start publishing ``batch``; waits while ``max_in_flight`` are unconfirmed."""
         message = self.to_message(batch)
-        task = asyncio.create_task(publish_confirmed(self._js, [message]))
+        if tracing_enabled():
+            # The root of the line's trace: a publish span, ended when JetStream confirmed.
+            span = start_messaging_span(
+                "publish",
+                self._subject,
+                message_id=message.msg_id,
+                attributes={"server": self._server, "isr.lines": len(batch.lines)},
+            )
+            message = Outgoing(
+                message.subject, message.payload, message.msg_id, inject(context=context_of(span))
+            )
+            task = asyncio.create_task(publish_confirmed(self._js, [message]))
+            task.add_done_callback(lambda _task: span.end())
+        else:
+            task = asyncio.create_task(publish_confirmed(self._js, [message]))
         self._in_flight.append((task, batch.checkpoint, len(batch.lines)))
         await self._settle(wait_for_all=False)
 

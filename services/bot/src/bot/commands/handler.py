@@ -27,6 +27,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
+from opentelemetry.trace import SpanKind
 
 from bot.commands import history, replies
 from bot.commands.dispatch import Invocation, Plan, Refusal, plan
@@ -36,10 +37,12 @@ from bot.monitor import MetricsWatch
 from bot.presence import is_online
 from bot.ratelimit import SlidingWindowLog
 from bot.render import utc_now
+from common import tracing
 from common.config import IsrConfig
 from common.contracts import queries, rcon
 from common.contracts.audit import AuditRecord, AuditResult, result_of
 from common.errors import InvalidMessage
+from common.metric_names import Span
 from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
 from common.vocabulary import SYSTEM_SERVER, Caller
@@ -104,7 +107,17 @@ class CommandHandler:
             if isinstance(interaction, hikari.AutocompleteInteraction):
                 await self._autocomplete(interaction)
             elif isinstance(interaction, hikari.CommandInteraction):
-                await self._command(interaction)
+                if tracing.tracing_enabled():
+                    # The root of a command's trace: bot → poller → RCON → reply. The command
+                    # name only, never its options (they may carry user text).
+                    with tracing.span(
+                        Span.INTERACTION,
+                        kind=SpanKind.SERVER,
+                        attributes={"discord.command": interaction.command_name},
+                    ):
+                        await self._command(interaction)
+                else:
+                    await self._command(interaction)
         except Exception as exc:
             log.exception("command_failed", error=repr(exc))
 
@@ -229,7 +242,8 @@ class CommandHandler:
             decided.spec.name, max(self._timeout_s, decided.spec.timeout_s or 0.0)
         )
         try:
-            answer = await self._nc.request(
+            answer = await tracing.request(
+                self._nc,
                 self._topology.rcon_subject(decided.server, Caller.BOT),
                 rcon.encode_rcon_request(request),
                 timeout=timeout_s,
@@ -286,7 +300,8 @@ class CommandHandler:
             name, request, reply_type = history.build_query(
                 decided.spec.name, invocation.args, server=decided.server, now=datetime.now(UTC)
             )
-            answer = await self._nc.request(
+            answer = await tracing.request(
+                self._nc,
                 self._topology.query_subject(name, Caller.BOT),
                 request.to_json(),
                 timeout=self._timeout_s,
