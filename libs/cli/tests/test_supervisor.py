@@ -25,7 +25,13 @@ import pytest
 
 from common import access
 from common.topology import Topology
-from isr_cli.commands.up import ServerSpec, child_log_env, plan_services, server_specs
+from isr_cli.commands.up import (
+    ServerSpec,
+    child_log_env,
+    plan_services,
+    scrape_targets,
+    server_specs,
+)
 from isr_cli.infra._process import free_port, is_accepting, wait_until
 from isr_cli.infra.postgres import relocated_cluster_dir
 from isr_cli.supervisor import (
@@ -657,3 +663,23 @@ async def test_isr_up_runs_a_nats_server_that_admits_only_its_own_children(tmp_p
             process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         shutil.rmtree(relocated_cluster_dir(state_dir / "postgres"), ignore_errors=True)
+
+
+class TestScrapeTargets:
+    """The Prometheus file_sd targets `isr up` writes next to its state."""
+
+    def test_every_service_with_a_health_server_is_a_target_at_its_port(self):
+        """Tailers, parser, persistence and poller are targets; simulators and watch are not."""
+        processes = plan().processes
+        ports = {p.name.replace(":", "-"): p.env["ISR_HEALTH_PORT"] for p in processes}
+        groups = scrape_targets(processes)
+        by_service = {g["labels"]["service"]: g["targets"] for g in groups}
+        assert set(by_service) == {
+            "tailer-alpha",
+            "tailer-beta",
+            "parser",
+            "persistence",
+            "rcon-poller",
+        }
+        for service, targets in by_service.items():
+            assert targets == [f"127.0.0.1:{ports[service]}"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -61,6 +62,36 @@ class ServicePlan:
 
     processes: list[ProcessSpec]
     notices: list[str]
+
+
+SCRAPE_TARGETS_FILE = "prometheus-targets.json"
+"""Written to the state directory: every service's health port, in Prometheus file_sd format."""
+
+_NOT_SCRAPED = ("sim:", "watch")
+"""Children without a health server of their own."""
+
+
+def scrape_targets(
+    processes: Sequence[ProcessSpec], host: str = "127.0.0.1"
+) -> list[dict[str, Any]]:
+    """The plan's services as Prometheus ``file_sd_configs`` targets (no I/O).
+
+    One target group per service, labelled ``service`` (``tailer-alpha``, ``parser``, ...), at
+    its health port; with ``ISR_HEALTH_METRICS=true`` each serves ``/metrics`` there.
+    """
+    groups = []
+    for process in processes:
+        if process.name.startswith(_NOT_SCRAPED) or process.env is None:
+            continue
+        port = process.env.get("ISR_HEALTH_PORT")
+        if port:
+            groups.append(
+                {
+                    "targets": [f"{host}:{port}"],
+                    "labels": {"service": process.name.replace(":", "-")},
+                }
+            )
+    return groups
 
 
 def server_specs(config: Any) -> list[ServerSpec]:
@@ -254,6 +285,9 @@ def _run(
             )
             for notice in plan.notices:
                 _say(out, notice)
+            targets = state_dir / SCRAPE_TARGETS_FILE
+            targets.write_text(json.dumps(scrape_targets(plan.processes), indent=2) + "\n")
+            _say(out, f"prometheus scrape targets: {targets}")
             return Supervisor(plan.processes, out=out, min_width=_SAY_WIDTH).run()
         except InfraError as exc:
             _say(out, str(exc))
