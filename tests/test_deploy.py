@@ -33,7 +33,7 @@ import yaml
 
 from common import access
 from common.health import HealthServer
-from common.metric_names import Metric
+from common.metric_names import SPECS, Metric, prometheus_name
 from isr_cli.infra.nkeys_store import ensure_seeds
 
 pytestmark = pytest.mark.slow
@@ -1050,8 +1050,25 @@ def test_nats_example_configuration_is_accepted_by_nats_server(
 
 
 def _prometheus_names(metric: Metric) -> re.Pattern[str]:
-    base = metric.value.replace(".", "_")
-    return re.compile(rf"\b{re.escape(base)}_(total|bucket|sum|count)\b")
+    name = prometheus_name(metric)
+    if SPECS[metric].kind == "histogram":
+        return re.compile(rf"\b{re.escape(name)}_(bucket|sum|count)\b")
+    return re.compile(rf"\b{re.escape(name)}\b")
+
+
+def test_dashboard_is_what_its_builder_writes() -> None:
+    """deploy/grafana/factorio-isr.json is build_dashboard.py's output (rebuild after edits)."""
+    spec = importlib.util.spec_from_file_location(
+        "build_dashboard", DEPLOY / "grafana" / "build_dashboard.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    text = (DEPLOY / "grafana" / "factorio-isr.json").read_text(encoding="utf-8")
+    assert builder.render(builder.alerts_panel_of(text)) == text, (
+        "run: uv run python deploy/grafana/build_dashboard.py"
+    )
 
 
 def test_collector_config_wires_otlp_http_to_prometheus_and_tempo() -> None:
