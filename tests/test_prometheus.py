@@ -32,7 +32,9 @@ from isr_testing.prometheus import PrometheusServer, PrometheusTools, free_port
 from isr_testing.waiting import wait_for
 from simulator import ServerSettings, SimulatedServer
 
-pytestmark = [pytest.mark.nats, pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.nats, pytest.mark.slow]
+module_loop = pytest.mark.asyncio(loop_scope="module")
+"""The stack's tests share the module's event loop (the simulator runs in it)."""
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,7 @@ async def _has_data(prometheus: PrometheusServer, promql: str) -> list[dict[str,
     return await prometheus.query(promql)
 
 
+@module_loop
 async def test_game_and_rcon_metrics_reach_prometheus(prometheus_stack: PrometheusStack):
     """Prometheus scraping the poller's /metrics returns every game gauge and the RCON timing."""
     prom = prometheus_stack.prometheus
@@ -161,6 +164,7 @@ def _families() -> dict[str, Metric]:
     return names
 
 
+@module_loop
 async def test_every_scraped_family_is_in_the_catalog_with_its_attributes(
     prometheus_stack: PrometheusStack,
 ):
@@ -199,6 +203,7 @@ async def _alert_is(prom: PrometheusServer, name: str, state: str | None) -> boo
     return await prom.alert_state(name, server=SERVER) == state
 
 
+@module_loop
 async def test_low_ups_alert_fires_and_resolves(prometheus_stack: PrometheusStack):
     """IsrLowUps fires while the simulated game runs at 30 of 60 UPS and resolves at 60 again."""
     prom, sim = prometheus_stack.prometheus, prometheus_stack.sim
@@ -217,6 +222,7 @@ async def test_low_ups_alert_fires_and_resolves(prometheus_stack: PrometheusStac
     log.warning("IsrLowUps fired %.1f s after the drop, resolved %.1f s after", fired_s, resolved_s)
 
 
+@module_loop
 async def test_rcon_down_alert_fires_and_resolves(prometheus_stack: PrometheusStack):
     """IsrRconDown fires while the simulator refuses RCON and resolves when it listens again."""
     prom, sim = prometheus_stack.prometheus, prometheus_stack.sim
