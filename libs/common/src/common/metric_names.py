@@ -295,7 +295,8 @@ SPECS: dict[Metric, MetricSpec] = {
     Metric.RCON_ERRORS: MetricSpec(
         "counter",
         "{error}",
-        "RCON failures by kind (connect, auth, timeout, protocol, refused).",
+        "RCON failures by kind: connect (refused, reset or closed), auth (password refused), "
+        "timeout, protocol (a reply the poller could not read).",
         ("server", "kind"),
         "rcon-poller",
     ),

@@ -19,6 +19,9 @@ ask for these fixtures without a conftest import:
   database on it (``postgres.fresh_database``) and leaves it running.
 - ``spans`` (function): tracing switched on in this process, every ended span recorded in an
   in-memory exporter (:mod:`isr_testing.tracing`); read them with ``spans.get_finished_spans()``.
+- ``prometheus_tools`` (session): Debian's prometheus and promtool, fetched into
+  ``.tools/prometheus/`` on first use (:mod:`isr_testing.prometheus`); fails naming what to
+  install when they cannot be had.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import pytest
 from isr_testing import nats as nats_helpers
 from isr_testing import nats_cluster as cluster_helpers
 from isr_testing import postgres as postgres_helpers
+from isr_testing import prometheus as prometheus_helpers
 from isr_testing import tracing as tracing_helpers
 
 pytest_plugins = ["isr_testing.fakediscord.fixtures"]  # the fake_discord fixture
@@ -71,6 +75,15 @@ def _nats_cluster(
     """Three JetStream nodes routed together, started once; a test that kills one restarts it."""
     with cluster_helpers.running_cluster(tmp_path_factory.mktemp("nats-cluster")) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session", name="prometheus_tools")
+def _prometheus_tools(pytestconfig: pytest.Config) -> prometheus_helpers.PrometheusTools:
+    """Debian's prometheus and promtool, fetched into ``.tools/prometheus/`` on first use."""
+    try:
+        return prometheus_helpers.fetch_prometheus(pytestconfig.rootpath / ".tools" / "prometheus")
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(name="nats_prefix")

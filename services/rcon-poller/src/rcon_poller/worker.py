@@ -31,6 +31,7 @@ from common.internal_errors import report_internal_error
 from common.publishing import Outgoing, publish_confirmed
 from common.topology import Topology
 from common.vocabulary import EventFlag
+from rcon_poller import metrics
 from rcon_poller.alerts import AlertDraft, AlertState, RconAlertMachine, UpsAlertMachine
 from rcon_poller.game_gauges import GameGauges
 from rcon_poller.game_time import GameTimeError
@@ -84,6 +85,7 @@ class ServerWorker:
                 max_s=settings.backoff_max_s,
                 auth_failure_s=settings.auth_failure_backoff_s,
             ),
+            server=tag,
         )
         self._sampler = Sampler(self.link)
         self._estimator = UpsEstimator(
@@ -104,6 +106,8 @@ class ServerWorker:
         self._last_sample_at: datetime | None = None
         self._long_ops = 0
         self.samples_taken = 0
+        self.last_metric: MetricSample | None = None
+        """The last sample published (read by the gauges; None before the first)."""
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -131,6 +135,13 @@ class ServerWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sample on the server's interval until ``stop`` is set."""
+        unwatch = metrics.watch_server(self.tag, lambda: self.last_metric)
+        try:
+            await self._run(stop)
+        finally:
+            unwatch()
+
+    async def _run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         interval_s = self.server.metrics.interval_s
         due_s = loop.time() + random.uniform(0, min(interval_s, 5.0))  # noqa: S311 - phase
@@ -170,8 +181,10 @@ class ServerWorker:
             drafts += self._rcon_alerts.observe_failure(
                 now=now, reason=str(exc), is_auth_failure=is_auth
             )
-            outgoing.append(self._metric(self._unreachable(now, scheduled_at)))
+            self.last_metric = self._unreachable(now, scheduled_at)
+            outgoing.append(self._metric(self.last_metric))
         except (UnexpectedReply, GameTimeError) as exc:
+            metrics.record_error(self.tag, "protocol")
             log.warning("sample_unreadable", server=self.tag, error=str(exc))
             return
         else:
@@ -188,6 +201,7 @@ class ServerWorker:
                     is_paused=metric.is_paused,
                     config=config.alerts,
                 )
+            self.last_metric = metric
             outgoing.append(self._metric(metric))
             if self.is_presence_ready:
                 outgoing += self._reconcile(sample, now)

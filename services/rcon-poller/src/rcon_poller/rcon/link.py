@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
+from rcon_poller import metrics
 from rcon_poller.rcon.backoff import BackoffPolicy
 from rcon_poller.rcon.client import (
     RconAuthError,
@@ -81,8 +82,11 @@ class RconLink:
         policy: BackoffPolicy,
         rng: random.Random | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        server: str = "",
     ) -> None:
         self._endpoint = endpoint
+        self._server = server
+        """The server tag on this link's metrics."""
         self._schedule = policy.schedule(rng or random.Random())  # noqa: S311 - jitter
         self._monotonic = monotonic
         self._lock = asyncio.Lock()
@@ -135,14 +139,20 @@ class RconLink:
             CommandTooLong: the command is too long; nothing was sent.
         """
         connection = await self._connect()
+        started_s = time.monotonic()
         try:
             reply = await connection.execute(
                 command, timeout_s=self._endpoint.timeout_s if timeout_s is None else timeout_s
             )
         except (RconTimeout, RconConnectError) as exc:
+            metrics.record_error(
+                self._server, "timeout" if isinstance(exc, RconTimeout) else "connect"
+            )
             self._last_error = str(exc)
             self._note_lost(connection, str(exc))
             raise
+        finally:
+            metrics.record_command(self._server, command, time.monotonic() - started_s)
         if self._unproven is connection:
             self._unproven = None
             self._schedule.reset()
@@ -207,6 +217,7 @@ class RconLink:
                 )
             except (RconConnectError, RconTimeout, RconAuthError) as exc:
                 is_auth_failure = isinstance(exc, RconAuthError)
+                metrics.record_error(self._server, _error_kind(exc))
                 self._is_auth_failure = is_auth_failure
                 self._last_error = str(exc)
                 delay_s = self._schedule.next_delay_s(is_auth_failure=is_auth_failure)
@@ -215,8 +226,16 @@ class RconLink:
                     str(exc), retry_in_s=delay_s, is_auth_failure=is_auth_failure
                 ) from exc
             # The backoff is reset by the first good reply, not by the login (see above).
+            if self._connected_since is not None:
+                metrics.record_reconnect(self._server)
             self._connection = connection
             self._unproven = connection
             self._connected_since = datetime.now(UTC)
             self._is_auth_failure = False
             return connection
+
+
+def _error_kind(exc: RconError) -> str:
+    if isinstance(exc, RconAuthError):
+        return "auth"
+    return "timeout" if isinstance(exc, RconTimeout) else "connect"
