@@ -33,7 +33,6 @@ from common.topology import Topology
 from common.vocabulary import EventFlag
 from rcon_poller import metrics
 from rcon_poller.alerts import AlertDraft, AlertState, RconAlertMachine, UpsAlertMachine
-from rcon_poller.game_gauges import GameGauges
 from rcon_poller.game_time import GameTimeError
 from rcon_poller.operations import OperationContext, UpsSnapshot
 from rcon_poller.rcon.backoff import BackoffPolicy
@@ -47,9 +46,6 @@ from rcon_poller.ups import UpsEstimate, UpsEstimator, ups_target
 
 log = structlog.get_logger()
 
-
-_game_gauges = GameGauges()
-"""The latest sample of every server this process polls, for the game gauges."""
 
 
 def endpoint_of(server: ServerConfig) -> Endpoint:
@@ -129,8 +125,7 @@ class ServerWorker:
         await self.link.update_endpoint(endpoint_of(server))
 
     async def close(self) -> None:
-        """Close the RCON connection (and stop reporting this server's gauges)."""
-        _game_gauges.forget(self.tag)
+        """Close the RCON connection."""
         await self.link.close("poller stopped working this server")
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -259,7 +254,6 @@ class ServerWorker:
         return f"{self.tag}:metric:{int(now.timestamp() * 1000)}"
 
     def _metric(self, sample: MetricSample) -> Outgoing:
-        _game_gauges.record(sample)
         return Outgoing(self._topology.metrics_subject(self.tag), sample.to_json(), sample.id)
 
     def _alert(self, draft: AlertDraft, now: datetime) -> Outgoing:
