@@ -47,7 +47,6 @@ from rcon_poller.ups import UpsEstimate, UpsEstimator, ups_target
 log = structlog.get_logger()
 
 
-
 def endpoint_of(server: ServerConfig) -> Endpoint:
     """The RCON endpoint of a server with RCON enabled."""
     rcon = server.rcon
