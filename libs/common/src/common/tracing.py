@@ -134,27 +134,19 @@ def messaging_span(
     when there is none). ``links``: other messages' contexts handled in the same span (at most
     :data:`MAX_LINKS`). ``server``: the handling of a request (kind SERVER, not CONSUMER).
     """
-    kind = SpanKind.SERVER if server else _KINDS[operation]
-    span_attributes: dict[str, str | int | float | bool] = dict(
-        messaging_attributes(
-            operation,
-            destination,
-            message_id=message_id,
-            batch_size=batch_size,
-            consumer_group=consumer_group,
-        )
+    started = start_messaging_span(
+        operation,
+        destination,
+        parent=parent,
+        links=links,
+        server=server,
+        message_id=message_id,
+        batch_size=batch_size,
+        consumer_group=consumer_group,
+        attributes=attributes,
     )
-    if attributes:
-        span_attributes.update(attributes)
-    span_links = [link_to(c) for c in links[:MAX_LINKS]] if links else None
-    with _tracer.start_as_current_span(
-        f"{operation} {destination}",
-        context=parent,
-        kind=kind,
-        links=span_links,
-        attributes=span_attributes,
-    ) as span:
-        yield span
+    with trace.use_span(started, end_on_exit=True) as current:
+        yield current
 
 
 @contextlib.contextmanager
