@@ -62,6 +62,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
 from common.backoff import Backoff, sleep_until_stop
+from common.consumer_lag import LagWatch
 from common.dead_letters import DeadLetters
 from common.errors import AckAction, RedeliveryPolicy, TransientError, decide, is_poison
 from common.internal_errors import report_internal_error
@@ -508,6 +509,8 @@ class Intake(Generic[T]):
             dead_letters, RedeliveryPolicy(max_deliver=consumer.max_deliver), self._observer
         )
         self._keepalive = _KeepAlive(consumer.ack_wait_s)
+        self._lag = LagWatch(nc, stream, durable)
+        """Consumer lag for the ``isr.consumer.*`` gauges (:mod:`common.consumer_lag`)."""
         self._settled_hook: Callable[[], None] = lambda: None
 
     def _on_settled(self) -> None:
@@ -584,11 +587,16 @@ class Intake(Generic[T]):
     async def _kept_alive(self) -> AsyncIterator[None]:
         quit_ = asyncio.Event()
         task = asyncio.create_task(self._keepalive.run(quit_))
+        lag = asyncio.create_task(self._lag.run(quit_))
         try:
             yield
         finally:
             quit_.set()
             await task
+            # A lookup in flight (up to its timeout while NATS is away) must not delay the stop.
+            lag.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await lag
 
     @overload
     async def _decoded(
