@@ -31,7 +31,7 @@ def _reading(metric: Metric, durable: str) -> float | None:
 
 
 async def test_pending_reports_the_backlog_and_falls_when_it_is_consumed(nats_server, nats_prefix):
-    """isr.consumer.pending shows N undelivered messages, then 0 once they were fetched and acked."""
+    """isr.consumer.pending shows N undelivered messages, then 0 once fetched and acked."""
     captured.reader()
     nc = await nats.connect(nats_server.url)
     js = nc.jetstream()
